@@ -1,0 +1,302 @@
+"""Test functions with analytic gradients and Hessians (the book's landscapes).
+
+A :class:`Landscape` maps points ``x`` of shape ``(..., d)`` to values of shape
+``(...)``; :meth:`Landscape.grad` returns ``(..., d)`` and :meth:`Landscape.hessian`
+``(..., d, d)``. Every formula is written out by hand (no autograd), and the tests
+check each one against ``torch.autograd`` in float64.
+
+>>> f = robot_arm()
+>>> f.grad(torch.tensor([1.0, 1.0], dtype=torch.float64))
+tensor([-6.,  6.], dtype=torch.float64)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor
+
+from ._checks import check_real, check_type
+
+__all__ = [
+    "Landscape",
+    "Quadratic",
+    "Rosenbrock",
+    "Saddle",
+    "DoubleWell",
+    "quadratic",
+    "robot_arm",
+    "rosenbrock",
+    "saddle",
+    "double_well",
+    "LANDSCAPES",
+    "get_landscape",
+]
+
+DTYPE = torch.float64
+
+
+class Landscape:
+    """Base class: a smooth function of ``R^d`` with hand-written derivatives.
+
+    Attributes:
+        name: short label used in plots and messages.
+        dim: the dimension ``d`` of a point.
+        bounds: plotting window, ``((x_lo, x_hi), (y_lo, y_hi))`` for ``d = 2``.
+        minimizer: a global minimiser (shape ``(d,)``) when known, else ``None``.
+        smoothness: a global bound ``L`` on the Hessian's largest eigenvalue when one
+            exists (fixed-step descent is then stable for ``lr < 2 / L``), else
+            ``None``.
+    """
+
+    name: str = "landscape"
+    dim: int = 2
+    bounds: tuple[tuple[float, float], ...] = ((-2.0, 2.0), (-2.0, 2.0))
+    minimizer: Tensor | None = None
+    smoothness: float | None = None
+
+    def value(self, x: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def grad(self, x: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def hessian(self, x: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def __call__(self, x: Tensor) -> Tensor:
+        return self.value(x)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r}>"
+
+
+class Quadratic(Landscape):
+    r"""The quadratic :math:`f(x) = \tfrac12 x^\top A x - b^\top x + c`.
+
+    ``A`` must be symmetric. Gradient :math:`A x - b`, Hessian :math:`A`. When ``A`` is
+    positive definite the minimiser is :math:`A^{-1} b` and ``smoothness`` is the
+    largest eigenvalue of ``A``.
+    """
+
+    def __init__(self, A: Tensor, b: Tensor | None = None, c: float = 0.0, *,
+                 name: str = "quadratic",
+                 bounds: tuple[tuple[float, float], ...] | None = None):
+        check_type("A", A, Tensor, "a torch.Tensor")
+        if A.ndim != 2 or A.shape[0] != A.shape[1]:
+            raise ValueError(f"A must be a square matrix; got shape {tuple(A.shape)}")
+        A = A.to(DTYPE)
+        if not torch.allclose(A, A.T):
+            raise ValueError(f"A must be symmetric; got {A.tolist()!r}")
+        d = A.shape[0]
+        b = torch.zeros(d, dtype=DTYPE) if b is None else b.to(DTYPE)
+        if b.shape != (d,):
+            raise ValueError(
+                f"b must have shape ({d},) to match A; got shape {tuple(b.shape)}"
+            )
+        self.A, self.b, self.c = A, b, float(c)
+        self.name, self.dim = name, d
+        self.eigenvalues = torch.linalg.eigvalsh(A)  # ascending
+        if self.eigenvalues[0] > 0:
+            self.minimizer = torch.linalg.solve(A, b)
+        self.smoothness = float(self.eigenvalues[-1].clamp(min=0))
+        if bounds is None and d == 2:
+            center = self.minimizer if self.minimizer is not None else torch.zeros(2)
+            bounds = tuple((float(m) - 2.0, float(m) + 2.0) for m in center)
+        self.bounds = bounds
+
+    @property
+    def condition_number(self) -> float:
+        """``lambda_max / lambda_min`` of ``A`` (``inf`` if not positive definite)."""
+        lo, hi = self.eigenvalues[0], self.eigenvalues[-1]
+        return float(hi / lo) if lo > 0 else math.inf
+
+    def value(self, x: Tensor) -> Tensor:
+        return 0.5 * torch.einsum("...i,ij,...j->...", x, self.A, x) - x @ self.b + self.c
+
+    def grad(self, x: Tensor) -> Tensor:
+        return x @ self.A - self.b  # A is symmetric, so x A = (A x)^T
+
+    def hessian(self, x: Tensor) -> Tensor:
+        return self.A.expand(*x.shape[:-1], self.dim, self.dim)
+
+
+class Rosenbrock(Landscape):
+    r"""Rosenbrock's valley :math:`f(x, y) = (a - x)^2 + b\,(y - x^2)^2`.
+
+    Minimum 0 at :math:`(a, a^2)`; no global smoothness bound.
+    """
+
+    def __init__(self, a: float = 1.0, b: float = 100.0):
+        self.a = check_real("a", a)
+        self.b = check_real("b", b, low=0.0, bounds="(]")
+        self.name = "rosenbrock"
+        self.minimizer = torch.tensor([self.a, self.a**2], dtype=DTYPE)
+        self.bounds = ((-2.0, 2.0), (-1.0, 3.0))
+
+    def value(self, x: Tensor) -> Tensor:
+        u, v = x[..., 0], x[..., 1]
+        return (self.a - u) ** 2 + self.b * (v - u**2) ** 2
+
+    def grad(self, x: Tensor) -> Tensor:
+        u, v = x[..., 0], x[..., 1]
+        r = v - u**2
+        return torch.stack([-2 * (self.a - u) - 4 * self.b * u * r, 2 * self.b * r], -1)
+
+    def hessian(self, x: Tensor) -> Tensor:
+        u, v = x[..., 0], x[..., 1]
+        huu = 2 - 4 * self.b * (v - 3 * u**2)
+        huv = -4 * self.b * u
+        hvv = torch.full_like(u, 2 * self.b)
+        return torch.stack([torch.stack([huu, huv], -1), torch.stack([huv, hvv], -1)], -2)
+
+
+class Saddle(Landscape):
+    r"""A saddle between two minima: :math:`f(x, y) = \tfrac12 x^2 + \tfrac14 y^4
+    - \tfrac12 y^2`.
+
+    The origin is a saddle point (Hessian ``diag(1, -1)``); the minima are
+    :math:`(0, \pm 1)` with value :math:`-1/4`.
+    """
+
+    name = "saddle"
+    bounds = ((-1.5, 1.5), (-1.5, 1.5))
+
+    def __init__(self):
+        self.minimizer = torch.tensor([0.0, 1.0], dtype=DTYPE)
+
+    def value(self, x: Tensor) -> Tensor:
+        u, v = x[..., 0], x[..., 1]
+        return 0.5 * u**2 + 0.25 * v**4 - 0.5 * v**2
+
+    def grad(self, x: Tensor) -> Tensor:
+        u, v = x[..., 0], x[..., 1]
+        return torch.stack([u, v**3 - v], -1)
+
+    def hessian(self, x: Tensor) -> Tensor:
+        u, v = x[..., 0], x[..., 1]
+        zero = torch.zeros_like(u)
+        return torch.stack([torch.stack([torch.ones_like(u), zero], -1),
+                            torch.stack([zero, 3 * v**2 - 1], -1)], -2)
+
+
+class DoubleWell(Landscape):
+    r"""A tilted double well in one dimension: :math:`f(x) = x^4 - 3x^2 + t\,x`.
+
+    Not convex: for tilt ``t = 1`` it has a local minimum near ``x = 1.13`` and the
+    global one near ``x = -1.30``.
+    """
+
+    dim = 1
+    bounds = ((-2.2, 2.2),)
+
+    def __init__(self, tilt: float = 1.0):
+        self.tilt = check_real("tilt", tilt)
+        self.name = "double well"
+        # Minimisers: roots of f'(x) = 4x^3 - 6x + t with f'' = 12x^2 - 6 > 0.
+        crit = torch.tensor(
+            sorted(r.real for r in _cubic_roots(4.0, 0.0, -6.0, self.tilt)),
+            dtype=DTYPE,
+        )
+        minima = crit[12 * crit**2 - 6 > 0]
+        self.minimizer = minima[self.value(minima[:, None]).argmin()].reshape(1)
+        self.local_minima = minima
+
+    def value(self, x: Tensor) -> Tensor:
+        u = x[..., 0]
+        return u**4 - 3 * u**2 + self.tilt * u
+
+    def grad(self, x: Tensor) -> Tensor:
+        u = x[..., 0]
+        return (4 * u**3 - 6 * u + self.tilt)[..., None]
+
+    def hessian(self, x: Tensor) -> Tensor:
+        u = x[..., 0]
+        return (12 * u**2 - 6)[..., None, None]
+
+
+def _cubic_roots(a: float, b: float, c: float, d: float) -> list[complex]:
+    import numpy as np
+
+    return [complex(r) for r in np.roots([a, b, c, d]) if abs(complex(r).imag) < 1e-9]
+
+
+def quadratic(eigenvalues: Sequence[float] = (10.0, 1.0), angle: float = 0.0,
+              center: Sequence[float] = (0.0, 0.0), *, name: str | None = None
+              ) -> Quadratic:
+    r"""A 2-D quadratic bowl with given curvatures, rotated by ``angle`` radians.
+
+    :math:`f(x) = \tfrac12 (x - m)^\top R \,\mathrm{diag}(\lambda)\, R^\top (x - m)`
+    with :math:`R` the rotation by ``angle`` and :math:`m` the ``center``. Its
+    condition number is :math:`\lambda_{max}/\lambda_{min}`.
+
+    >>> quadratic((1000.0, 1.0)).condition_number
+    1000.0
+    """
+    if len(eigenvalues) != 2:
+        raise ValueError(f"eigenvalues must have 2 entries; got {eigenvalues!r}")
+    lam = torch.tensor([check_real("eigenvalues", e) for e in eigenvalues], dtype=DTYPE)
+    angle = check_real("angle", angle)
+    c, s = math.cos(angle), math.sin(angle)
+    R = torch.tensor([[c, -s], [s, c]], dtype=DTYPE)
+    A = R @ torch.diag(lam) @ R.T
+    A = 0.5 * (A + A.T)
+    m = torch.tensor([float(v) for v in center], dtype=DTYPE)
+    if m.shape != (2,):
+        raise ValueError(f"center must have 2 entries; got {center!r}")
+    label = name or f"quadratic (kappa={float(lam.max() / lam.min()):g})"
+    return Quadratic(A, A @ m, 0.5 * float(m @ A @ m), name=label)
+
+
+def robot_arm() -> Quadratic:
+    r"""The robot-arm cost :math:`C(x, y) = 2(x-3)^2 + (y+1)^2 + 2xy`.
+
+    Expanded, :math:`C = \tfrac12 p^\top A p - b^\top p + 19` with
+    :math:`A = \begin{pmatrix}4 & 2\\ 2 & 2\end{pmatrix}` and :math:`b = (12, -2)`,
+    so the minimiser is :math:`A^{-1}b = (7, -8)`.
+
+    >>> robot_arm().minimizer
+    tensor([ 7., -8.], dtype=torch.float64)
+    """
+    A = torch.tensor([[4.0, 2.0], [2.0, 2.0]], dtype=DTYPE)
+    b = torch.tensor([12.0, -2.0], dtype=DTYPE)
+    return Quadratic(A, b, 19.0, name="robot arm", bounds=((-2.0, 10.0), (-11.0, 3.0)))
+
+
+def rosenbrock(a: float = 1.0, b: float = 100.0) -> Rosenbrock:
+    """Rosenbrock's banana valley (see :class:`Rosenbrock`)."""
+    return Rosenbrock(a, b)
+
+
+def saddle() -> Saddle:
+    """A saddle at the origin between minima at ``(0, +-1)`` (see :class:`Saddle`)."""
+    return Saddle()
+
+
+def double_well(tilt: float = 1.0) -> DoubleWell:
+    """A 1-D tilted double well (see :class:`DoubleWell`)."""
+    return DoubleWell(tilt)
+
+
+LANDSCAPES = {
+    "robot arm": robot_arm,
+    "ill-conditioned": lambda: quadratic((25.0, 1.0), angle=0.0, name="ill-conditioned"),
+    "round bowl": lambda: quadratic((1.0, 1.0), name="round bowl"),
+    "rotated": lambda: quadratic((25.0, 1.0), angle=math.pi / 6, name="rotated"),
+    "rosenbrock": rosenbrock,
+    "saddle": saddle,
+}
+
+
+def get_landscape(name: str) -> Landscape:
+    """Return a fresh landscape by its name in :data:`LANDSCAPES`.
+
+    >>> get_landscape("saddle").name
+    'saddle'
+    """
+    if name not in LANDSCAPES:
+        listed = ", ".join(repr(k) for k in LANDSCAPES)
+        raise ValueError(f"landscape must be one of {listed}; got {name!r}")
+    return LANDSCAPES[name]()

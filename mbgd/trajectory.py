@@ -1,0 +1,125 @@
+r"""Running a step rule on a landscape: the trajectory runner.
+
+:func:`run` applies a :mod:`mbgd.steps` rule to a :mod:`mbgd.landscapes` function
+from a start point for a number of steps and returns a :class:`Trajectory`. It is
+pure (the same arguments give the same result) and never plots.
+
+>>> from mbgd.landscapes import robot_arm
+>>> from mbgd.steps import gd
+>>> path = run(gd(0.1), robot_arm(), (1.0, 1.0), steps=200)
+>>> path.points.shape, [round(v, 4) for v in path.points[-1].tolist()]
+(torch.Size([201, 2]), [7.0, -8.0])
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+
+from ._checks import check_choice, check_int, check_type
+from .landscapes import DTYPE, Landscape
+from .steps import StepRule
+
+__all__ = ["Trajectory", "DivergenceError", "run"]
+
+
+class DivergenceError(FloatingPointError):
+    """Raised when a run reaches a NaN or infinite value."""
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    """The path of one run.
+
+    Attributes:
+        points: iterates :math:`x_0, \\dots, x_K`, shape ``(K + 1, d)``, float64.
+        values: :math:`f(x_k)`, shape ``(K + 1,)``.
+        grad_norms: :math:`\\lVert\\nabla f(x_k)\\rVert`, shape ``(K + 1,)``.
+        log: per-step scalars from the rule's state (e.g. ``"lr"``), each ``(K,)``.
+        rule: the rule's name; landscape: the landscape's name.
+        diverged_at: first step with a non-finite value, or ``None``.
+    """
+
+    points: Tensor
+    values: Tensor
+    grad_norms: Tensor
+    log: dict[str, Tensor] = field(default_factory=dict)
+    rule: str = ""
+    landscape: str = ""
+    diverged_at: int | None = None
+
+    @property
+    def steps(self) -> int:
+        """Number of steps actually taken, ``K``."""
+        return self.points.shape[0] - 1
+
+    def distance_to(self, point: Tensor | Sequence[float]) -> Tensor:
+        """Euclidean distance of every iterate to ``point``, shape ``(K + 1,)``."""
+        p = torch.as_tensor(point, dtype=DTYPE)
+        return torch.linalg.vector_norm(self.points - p, dim=-1)
+
+
+def run(rule: StepRule, f: Landscape, x0: Tensor | Sequence[float], steps: int,
+        *, on_divergence: str = "raise") -> Trajectory:
+    """Iterate ``rule`` on ``f`` from ``x0`` for ``steps`` steps.
+
+    Args:
+        rule: a step rule from :mod:`mbgd.steps`.
+        f: a landscape from :mod:`mbgd.landscapes`.
+        x0: start point, ``d`` numbers (converted to float64).
+        steps: number of steps, ``>= 0``.
+        on_divergence: ``"raise"`` raises :class:`DivergenceError` at the first
+            non-finite value, naming the step and the stable range when known;
+            ``"stop"`` returns the path up to that step with ``diverged_at`` set.
+
+    Returns:
+        A :class:`Trajectory` with ``steps + 1`` points (fewer if it stopped).
+    """
+    check_type("rule", rule, StepRule, "a step rule from mbgd.steps")
+    check_type("f", f, Landscape, "a landscape from mbgd.landscapes")
+    steps = check_int("steps", steps, low=0)
+    check_choice("on_divergence", on_divergence, ("raise", "stop"))
+    x = torch.as_tensor(x0, dtype=DTYPE).clone()
+    if x.shape != (f.dim,):
+        raise ValueError(
+            f"x0 must have {f.dim} entries for landscape {f.name!r}; "
+            f"got shape {tuple(x.shape)}"
+        )
+    state = rule.init(x)
+    points, logs = [x], []
+    diverged_at = None
+    for k in range(1, steps + 1):
+        x, state = rule.step(f, x, state)
+        points.append(x)
+        logs.append(state)
+        if not bool(torch.isfinite(f.value(x))):
+            diverged_at = k
+            break
+    pts = torch.stack(points)
+    values = f.value(pts)
+    if diverged_at is not None and on_divergence == "raise":
+        raise DivergenceError(_divergence_message(rule, f, diverged_at, values))
+    log = {}
+    if logs:
+        for name, first in logs[0]._asdict().items():
+            if first.ndim == 0:
+                log[name] = torch.stack([getattr(s, name) for s in logs])
+    return Trajectory(points=pts, values=values,
+                      grad_norms=torch.linalg.vector_norm(f.grad(pts), dim=-1),
+                      log=log, rule=rule.name, landscape=f.name,
+                      diverged_at=diverged_at)
+
+
+def _divergence_message(rule: StepRule, f: Landscape, k: int, values: Tensor) -> str:
+    last = values[-1].item()
+    msg = f"{rule.name} diverged on {f.name!r} at step {k}: f = {last}"
+    if math.isfinite(last):
+        msg += " (the iterate is no longer finite)"
+    stable = rule.stable_lr(f)
+    if stable is not None:
+        msg += f". On this landscape the rule is stable for lr < {stable:.6g}"
+    return msg + "."
