@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
-from ._checks import check_choice, check_int, check_type
+from ._checks import check_choice, check_int, check_real, check_type
 from .landscapes import DTYPE, Landscape
 from .steps import StepRule
 
@@ -64,25 +64,29 @@ class Trajectory:
 
 
 def run(rule: StepRule, f: Landscape, x0: Tensor | Sequence[float], steps: int,
-        *, on_divergence: str = "raise") -> Trajectory:
+        *, target: float | None = None, on_divergence: str = "raise") -> Trajectory:
     """Iterate ``rule`` on ``f`` from ``x0`` for ``steps`` steps.
 
     Args:
         rule: a step rule from :mod:`mbgd.steps`.
         f: a landscape from :mod:`mbgd.landscapes`.
         x0: start point, ``d`` numbers (converted to float64).
-        steps: number of steps, ``>= 0``.
+        steps: the most steps to take, ``>= 0``.
+        target: stop early at the first iterate with ``f(x_k) <= target``
+            (``None``: always take ``steps`` steps).
         on_divergence: ``"raise"`` raises :class:`DivergenceError` at the first
             non-finite value, naming the step and the stable range when known;
             ``"stop"`` returns the path up to that step with ``diverged_at`` set.
 
     Returns:
-        A :class:`Trajectory` with ``steps + 1`` points (fewer if it stopped).
+        A :class:`Trajectory` with ``steps + 1`` points (fewer if it stopped early).
     """
     check_type("rule", rule, StepRule, "a step rule from mbgd.steps")
     check_type("f", f, Landscape, "a landscape from mbgd.landscapes")
     steps = check_int("steps", steps, low=0)
     check_choice("on_divergence", on_divergence, ("raise", "stop"))
+    if target is not None:
+        target = check_real("target", target)
     x = torch.as_tensor(x0, dtype=DTYPE).clone()
     if x.shape != (f.dim,):
         raise ValueError(
@@ -96,8 +100,11 @@ def run(rule: StepRule, f: Landscape, x0: Tensor | Sequence[float], steps: int,
         x, state = rule.step(f, x, state)
         points.append(x)
         logs.append(state)
-        if not bool(torch.isfinite(f.value(x))):
+        fx = float(f.value(x))
+        if not math.isfinite(fx):
             diverged_at = k
+            break
+        if target is not None and fx <= target:
             break
     pts = torch.stack(points)
     values = f.value(pts)

@@ -1,0 +1,107 @@
+"""Plotting landscapes and paths (contours, trajectories, value curves).
+
+Every function takes a result and an optional ``ax`` and returns the ``Axes``; none
+creates widgets, reads globals, changes ``rcParams`` or calls ``plt.show()``.
+
+>>> import matplotlib
+>>> matplotlib.use("Agg")
+>>> from mbgd.landscapes import robot_arm
+>>> ax = plot_landscape(robot_arm())
+>>> ax.get_xlabel()
+'$x_1$'
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import torch
+
+from ._checks import check_int, check_type
+from .landscapes import DTYPE, Landscape
+from .trajectory import Trajectory
+
+__all__ = ["landscape_grid", "plot_landscape", "plot_path", "plot_values", "new_axes"]
+
+
+def new_axes(ax=None, figsize=(5.0, 4.0)):
+    """Return ``ax``, or the axes of a new figure when ``ax`` is ``None``."""
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    return plt.figure(figsize=figsize).add_subplot()
+
+
+@lru_cache(maxsize=32)
+def _grid(f: Landscape, bounds: tuple, n: int):
+    (x0, x1), (y0, y1) = bounds
+    xs = torch.linspace(x0, x1, n, dtype=DTYPE)
+    ys = torch.linspace(y0, y1, n, dtype=DTYPE)
+    X, Y = torch.meshgrid(xs, ys, indexing="xy")
+    Z = f.value(torch.stack([X, Y], -1))
+    return X.numpy(), Y.numpy(), Z.numpy()
+
+
+def landscape_grid(f: Landscape, bounds=None, n: int = 160):
+    """Values of a 2-D landscape on an ``n x n`` grid: ``(X, Y, Z)``, each ``(n, n)``.
+
+    Results are cached per landscape object, window and resolution, so redrawing
+    an explorer never re-evaluates the grid.
+    """
+    check_type("f", f, Landscape, "a landscape from mbgd.landscapes")
+    if f.dim != 2:
+        raise ValueError(f"f must be a 2-D landscape; got dim {f.dim} ({f.name!r})")
+    n = check_int("n", n, low=2)
+    bounds = tuple(tuple(map(float, b)) for b in (bounds or f.bounds))
+    return _grid(f, bounds, n)
+
+
+def plot_landscape(f: Landscape, ax=None, *, bounds=None, levels: int = 25,
+                   n: int = 160, mark_minimum: bool = True):
+    """Filled contours of a 2-D landscape, with levels spaced for its range.
+
+    Levels are quantiles of the values on the grid, so steep and flat regions both
+    get contour lines. The known minimiser is marked with a star.
+    """
+    import numpy as np
+
+    ax = new_axes(ax)
+    X, Y, Z = landscape_grid(f, bounds, n)
+    lv = np.unique(np.quantile(Z, np.linspace(0.0, 1.0, levels) ** 2))
+    ax.contourf(X, Y, Z, levels=lv, cmap="Blues_r", alpha=0.85)
+    ax.contour(X, Y, Z, levels=lv, colors="white", linewidths=0.4, alpha=0.7)
+    if mark_minimum and f.minimizer is not None:
+        m = f.minimizer.tolist()
+        ax.plot(m[0], m[1], marker="*", color="gold", markersize=12,
+                markeredgecolor="black", linestyle="none", label="minimum")
+    ax.set_xlim(X.min(), X.max())
+    ax.set_ylim(Y.min(), Y.max())
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    ax.set_title(f.name)
+    return ax
+
+
+def plot_path(path: Trajectory, ax=None, *, label: str | None = None, **style):
+    """Draw a 2-D trajectory as points joined by lines; returns the ``Axes``."""
+    check_type("path", path, Trajectory, "a Trajectory from mbgd.trajectory.run")
+    ax = new_axes(ax)
+    pts = path.points.numpy()
+    kw = {"marker": "o", "markersize": 3, "linewidth": 1.2, "color": "crimson"}
+    kw.update(style)
+    ax.plot(pts[:, 0], pts[:, 1], label=label or path.rule, **kw)
+    return ax
+
+
+def plot_values(path: Trajectory, ax=None, *, minimum: float | None = None,
+                label: str | None = None, **style):
+    """Plot ``f(x_k) - minimum`` against the step ``k`` on a log scale."""
+    check_type("path", path, Trajectory, "a Trajectory from mbgd.trajectory.run")
+    ax = new_axes(ax)
+    gap = path.values - (0.0 if minimum is None else minimum)
+    ax.semilogy(range(len(gap)), gap.clamp(min=1e-300).numpy(),
+                label=label or path.rule, **style)
+    ax.set_xlabel("step $k$")
+    ax.set_ylabel("$f(x_k) - f^*$" if minimum is not None else "$f(x_k)$")
+    return ax
