@@ -114,7 +114,7 @@ class Quadratic(Landscape):
         return float(hi / lo) if lo > 0 else math.inf
 
     def value(self, x: Tensor) -> Tensor:
-        return 0.5 * torch.einsum("...i,ij,...j->...", x, self.A, x) - x @ self.b + self.c
+        return 0.5 * ((x @ self.A) * x).sum(-1) - x @ self.b + self.c
 
     def grad(self, x: Tensor) -> Tensor:
         return x @ self.A - self.b  # A is symmetric, so x A = (A x)^T
