@@ -20,15 +20,21 @@ tensor([1.6000, 0.4000], dtype=torch.float64)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import torch
 from torch import Tensor
 
 from ._checks import check_int, check_real
-from .landscapes import Landscape
+from . import optim as _optim
+from .landscapes import Landscape, Quadratic
 
-__all__ = ["StepRule", "GD", "gd", "Backtracking", "backtracking"]
+__all__ = [
+    "StepRule", "GD", "gd", "Backtracking", "backtracking",
+    "HeavyBall", "heavy_ball", "HeavyBallTwoPoint", "heavy_ball_two_point",
+    "Nesterov", "nesterov", "OptimRule", "adagrad", "rmsprop", "adadelta", "adam",
+]
 
 
 class StepRule:
@@ -137,17 +143,6 @@ def backtracking(lr0: float = 1.0, shrink: float = 0.5, c: float = 1e-4,
 
 
 # --- Momentum and adaptive rules ---------------------------------------------------
-# (Appended section: its imports are here so that the lines above stay as they were.)
-
-from collections.abc import Callable  # noqa: E402
-
-from . import optim as _optim  # noqa: E402
-from .landscapes import Quadratic  # noqa: E402
-
-__all__ += [
-    "HeavyBall", "heavy_ball", "HeavyBallTwoPoint", "heavy_ball_two_point",
-    "Nesterov", "nesterov", "OptimRule", "adagrad", "rmsprop", "adadelta", "adam",
-]
 
 
 def _momentum_stable_lr(f: Landscape, momentum: float, look_ahead: bool
