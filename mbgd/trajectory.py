@@ -24,7 +24,9 @@ from ._checks import check_choice, check_int, check_real, check_type
 from .landscapes import DTYPE, Landscape
 from .steps import StepRule
 
-__all__ = ["Trajectory", "DivergenceError", "run"]
+__all__ = ["Trajectory", "DivergenceError", "run", "iterate"]
+
+CHECK_EVERY = 32
 
 
 class DivergenceError(FloatingPointError):
@@ -76,7 +78,8 @@ def run(rule: StepRule, f: Landscape, x0: Tensor | Sequence[float], steps: int,
             (``None``: always take ``steps`` steps).
         on_divergence: ``"raise"`` raises :class:`DivergenceError` at the first
             non-finite value, naming the step and the stable range when known;
-            ``"stop"`` returns the path up to that step with ``diverged_at`` set.
+            ``"stop"`` returns the path up to that step with ``diverged_at`` set;
+            ``"ignore"`` takes every step regardless (``diverged_at`` still set).
 
     Returns:
         A :class:`Trajectory` with ``steps + 1`` points (fewer if it stopped early).
@@ -84,7 +87,7 @@ def run(rule: StepRule, f: Landscape, x0: Tensor | Sequence[float], steps: int,
     check_type("rule", rule, StepRule, "a step rule from mbgd.steps")
     check_type("f", f, Landscape, "a landscape from mbgd.landscapes")
     steps = check_int("steps", steps, low=0)
-    check_choice("on_divergence", on_divergence, ("raise", "stop"))
+    check_choice("on_divergence", on_divergence, ("raise", "stop", "ignore"))
     if target is not None:
         target = check_real("target", target)
     x = torch.as_tensor(x0, dtype=DTYPE).clone()
@@ -95,21 +98,32 @@ def run(rule: StepRule, f: Landscape, x0: Tensor | Sequence[float], steps: int,
         )
     state = rule.init(x)
     points, logs = [x], []
-    diverged_at = None
+    # Evaluating f costs as much as a step, so finiteness is checked only every
+    # CHECK_EVERY steps (and at every step when a target is set); the first
+    # non-finite step is then located exactly from the stored points.
     for k in range(1, steps + 1):
         x, state = rule.step(f, x, state)
         points.append(x)
         logs.append(state)
+        if target is None and (k % CHECK_EVERY and k != steps):
+            continue
         fx = float(f.value(x))
-        if not math.isfinite(fx):
-            diverged_at = k
+        if on_divergence != "ignore" and not math.isfinite(fx):
             break
         if target is not None and fx <= target:
             break
     pts = torch.stack(points)
     values = f.value(pts)
-    if diverged_at is not None and on_divergence == "raise":
-        raise DivergenceError(_divergence_message(rule, f, diverged_at, values))
+    diverged_at = None
+    bad = ~torch.isfinite(values)
+    if bool(bad.any()):
+        diverged_at = int(bad.to(torch.int8).argmax())
+        if on_divergence == "raise":
+            raise DivergenceError(
+                _divergence_message(rule, f, diverged_at, values[diverged_at]))
+        if on_divergence == "stop":
+            pts, values = pts[: diverged_at + 1], values[: diverged_at + 1]
+            logs = logs[:diverged_at]
     log = {}
     if logs:
         for name, first in logs[0]._asdict().items():
@@ -121,8 +135,8 @@ def run(rule: StepRule, f: Landscape, x0: Tensor | Sequence[float], steps: int,
                       diverged_at=diverged_at)
 
 
-def _divergence_message(rule: StepRule, f: Landscape, k: int, values: Tensor) -> str:
-    last = values[-1].item()
+def _divergence_message(rule: StepRule, f: Landscape, k: int, value: Tensor) -> str:
+    last = value.item()
     msg = f"{rule.name} diverged on {f.name!r} at step {k}: f = {last}"
     if math.isfinite(last):
         msg += " (the iterate is no longer finite)"
@@ -130,3 +144,18 @@ def _divergence_message(rule: StepRule, f: Landscape, k: int, values: Tensor) ->
     if stable is not None:
         msg += f". On this landscape the rule is stable for lr < {stable:.6g}"
     return msg + "."
+
+
+def iterate(rule: StepRule, f: Landscape, x0: Tensor | Sequence[float],
+            steps: int) -> Tensor:
+    """Only the iterates of :func:`run`, taking every step even past overflow.
+
+    Returns the points, shape ``(steps + 1, d)``, float64 (non-finite after a
+    divergence): the same as ``run(..., on_divergence="ignore").points``.
+
+    >>> from mbgd.landscapes import robot_arm
+    >>> from mbgd.steps import gd
+    >>> iterate(gd(0.1), robot_arm(), (1.0, 1.0), 1)[-1]
+    tensor([1.6000, 0.4000], dtype=torch.float64)
+    """
+    return run(rule, f, x0, steps, on_divergence="ignore").points

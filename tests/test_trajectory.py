@@ -84,7 +84,7 @@ def test_backtracking_minimises_rosenbrock():
     (lambda: run("gd", robot_arm(), (1.0, 1.0), 3), TypeError,
      "rule must be a step rule from mbgd.steps"),
     (lambda: run(gd(0.1), robot_arm(), (1.0, 1.0), 3, on_divergence="warn"),
-     ValueError, "on_divergence must be one of 'raise', 'stop'; got 'warn'"),
+     ValueError, "on_divergence must be one of 'raise', 'stop', 'ignore'; got 'warn'"),
 ])
 def test_bad_arguments(call, exc, message):
     with pytest.raises(exc, match=message.replace("(", r"\(").replace(")", r"\)")):
