@@ -12,6 +12,7 @@ tensor([-6.,  6.], dtype=torch.float64)
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Sequence
 
@@ -19,6 +20,7 @@ import torch
 from torch import Tensor
 
 from ._checks import check_real, check_type
+from .device import resolve_device
 
 __all__ = [
     "Landscape",
@@ -68,6 +70,19 @@ class Landscape:
 
     def __call__(self, x: Tensor) -> Tensor:
         return self.value(x)
+
+    def to(self, device: str | torch.device | None) -> Landscape:
+        """A copy whose tensors (matrix, minimiser, ...) live on ``device``.
+
+        >>> robot_arm().to("cpu").grad(torch.zeros(2, dtype=torch.float64))
+        tensor([-12.,   2.], dtype=torch.float64)
+        """
+        device = resolve_device(device)
+        moved = copy.copy(self)
+        for name, value in vars(self).items():
+            if isinstance(value, Tensor):
+                setattr(moved, name, value.to(device))
+        return moved
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"

@@ -77,3 +77,12 @@ def test_double_well_minima():
 def test_bad_arguments(call, exc, message):
     with pytest.raises(exc, match=message):
         call()
+
+
+@pytest.mark.parametrize("f", ALL, ids=lambda f: f.name)
+def test_to_moves_every_tensor(f):
+    moved = f.to("meta")  # the meta device computes shapes and devices only
+    x = torch.zeros(f.dim, dtype=f64, device="meta")
+    assert moved.grad(x).device.type == "meta"
+    assert moved.minimizer.device.type == "meta"
+    assert f.minimizer.device.type == "cpu"  # the original is untouched
