@@ -912,7 +912,8 @@ class RaceView:
         right.set_xlabel("step $k$")
         right.set_ylabel("$f(x_k) - f^*$")
         right.grid(True, which="major", alpha=0.3)
-        self.caption = right.set_title(" ", fontsize=8, animated=True)
+        # two placeholder lines, so that the layout reserves room for the caption
+        self.caption = right.set_title(" \n ", fontsize=7, animated=True)
 
     def update(self, result: RaceResult, **_):
         for name in RACERS:
@@ -921,9 +922,10 @@ class RaceView:
             gap = result.gaps[name]
             self.gaps[name].set_data(range(len(gap)), gap.clamp(min=1e-300).numpy())
         self.caption.set_text(
-            "lr: " + ", ".join(f"{n} {result.lrs[n]:.3g}" for n in RACERS)
-            + "\nfinal gap: " + ", ".join(
-                f"{n} {result.gaps[n][-1].item():.0e}" for n in RACERS))
+            "lr (" + " / ".join(RACERS) + "): "
+            + " / ".join(f"{result.lrs[n]:.2g}" for n in RACERS)
+            + "\nfinal gap: " + " / ".join(
+                f"{result.gaps[n][-1].item():.0e}" for n in RACERS))
         return [*self.paths.values(), *self.gaps.values(), self.caption]
 
 
