@@ -139,3 +139,17 @@ def test_rerun_is_identical_bit_for_bit_and_fast(path, tmp_path):
     for (src, old), (_, new) in zip(comparable(stored), comparable(fresh)):
         assert strip_volatile(new) == strip_volatile(old), \
             f"outputs changed on re-run in cell:\n{src[:300]}"
+
+
+def test_written_parts_cover_their_syllabus_once():
+    """A part with chapters covers every syllabus ID of its letter exactly once."""
+    letters = {"principles": "P", "adaptive": "A", "distributed": "D",
+               "applications": "X"}
+    for part, letter in letters.items():
+        chapters = sorted((ROOT / "chapters" / part).glob("*.ipynb"))
+        if not chapters:
+            continue  # a part not written yet
+        covered = [t for p in chapters
+                   for t in read(p).cells[0].metadata["mbgd"]["covers"]]
+        wanted = sorted(t for t in SYLLABUS if t.startswith(letter))
+        assert sorted(covered) == wanted, f"{part}: covers {sorted(covered)}"
