@@ -1,0 +1,105 @@
+"""The ``mbgd`` command: ``mbgd release`` and ``mbgd grade``.
+
+``mbgd release SOLUTION.ipynb... --out exercises/`` writes the student notebooks
+(:func:`mbgd.exercises.release`). ``mbgd grade SOLUTION.ipynb SUBMISSION...
+--out DIR`` grades submitted notebooks (:func:`mbgd.grading.grade`); a
+submission given as a folder stands for the ``*.ipynb`` files in it.
+
+>>> main(["release", "--help"])  # doctest: +ELLIPSIS
+usage: mbgd release [-h] --out DIR SOLUTION [SOLUTION ...]
+...
+0
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mbgd", description="Exercise notebooks of the mbgd course.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    rel = sub.add_parser("release", help="write student notebooks from solutions")
+    rel.add_argument("solutions", nargs="+", metavar="SOLUTION")
+    rel.add_argument("--out", required=True, metavar="DIR",
+                     help="folder of the student notebooks (e.g. exercises/)")
+    gra = sub.add_parser("grade", help="grade submitted notebooks")
+    gra.add_argument("solution", metavar="SOLUTION")
+    gra.add_argument("submissions", nargs="+", metavar="SUBMISSION",
+                     help="notebooks, or folders of notebooks")
+    gra.add_argument("--out", required=True, metavar="DIR",
+                     help="gradebook.csv, feedback/ and grading.json go here")
+    gra.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
+                     help="submissions graded in parallel (default 1)")
+    gra.add_argument("--extra-cases", metavar="FILE",
+                     help="JSON file of instructor-only cases")
+    gra.add_argument("--timeout", type=float, default=120.0, metavar="S",
+                     help="wall-clock seconds per submission (default 120)")
+    gra.add_argument("--call-timeout", type=float, default=20.0, metavar="S",
+                     help="seconds per cell and per graded call (default 20)")
+    gra.add_argument("--memory", type=int, default=2048, metavar="MB",
+                     help="address-space limit per submission (default 2048)")
+    gra.add_argument("--seed", type=int, default=None,
+                     help="seed of the grading cases (default: drawn now)")
+    gra.add_argument("--sandbox", choices=("auto", "bwrap", "none"), default="auto",
+                     help="auto: bubblewrap when it works here (default)")
+    gra.add_argument("--no-progress", action="store_true",
+                     help="no progress bar")
+    return parser
+
+
+def _expand(paths: Sequence[str]) -> list[str]:
+    found = []
+    for p in map(Path, paths):
+        found += sorted(map(str, p.glob("*.ipynb"))) if p.is_dir() else [str(p)]
+    return found
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status (0 on success, 2 on error)."""
+    from .exercises import NotebookError, release
+    from .grading import GradingError, Limits, grade
+
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    try:
+        if args.command == "release":
+            for path in release(args.solutions, args.out):
+                print(f"wrote {path}")
+            return 0
+        submissions = _expand(args.submissions)
+        start = time.perf_counter()
+        rows = grade(args.solution, submissions, args.out, jobs=args.jobs,
+                     extra_cases=args.extra_cases, seed=args.seed,
+                     limits=Limits(timeout=args.timeout,
+                                   call_timeout=args.call_timeout,
+                                   memory_mb=args.memory),
+                     sandbox=args.sandbox,
+                     progress=False if args.no_progress else None)
+    except (NotebookError, GradingError, ValueError, TypeError, OSError) as exc:
+        print(f"mbgd {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    seconds = time.perf_counter() - start
+    statuses = {}
+    for row in rows:
+        statuses[row.status] = statuses.get(row.status, 0) + 1
+    counts = ", ".join(f"{n} {s}" for s, n in sorted(statuses.items()))
+    info = json.loads((Path(args.out) / "grading.json").read_text())
+    print(f"graded {len(rows)} submissions in {seconds:.1f} s ({counts}); "
+          f"gradebook: {Path(args.out) / 'gradebook.csv'}")
+    print(f"sandbox: {info['sandbox_note']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
