@@ -16,12 +16,12 @@ STORED := $(wildcard chapters/*/*.ipynb solutions/*.ipynb)
 EXERCISES := $(wildcard exercises/*.ipynb)
 PYTEST := $(NB_ENV) $(BIN)/pytest -n 2 --dist loadfile -p no:cacheprovider
 
-.PHONY: book test unit notebooks browser execute clean
+.PHONY: book test system execute clean
 
 book: $(STAMP)
 	$(BIN)/jupyter-book build . -n -W --keep-going
 
-test: book browser
+test: book system
 	$(PYTEST) mbgd tests
 	$(PYTEST) --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg $(STORED)
 	$(if $(EXERCISES),$(PYTEST) --nbval-lax $(EXERCISES))
@@ -38,12 +38,13 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $@
 
-# The site check drives Debian's Chromium with Playwright (no browser download).
-browser:
-	@command -v chromium >/dev/null || { \
-	  echo "Installing Debian's chromium for the browser test (needs root)..."; \
+# Two Debian packages the tests use: Chromium (driven by Playwright, no browser
+# download) for the site check, and bubblewrap, the grader's sandbox.
+system:
+	@command -v chromium >/dev/null && command -v bwrap >/dev/null || { \
+	  echo "Installing Debian's chromium and bubblewrap for the tests (needs root)..."; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-	  apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
+	  apt-get install -y -qq --no-install-recommends chromium bubblewrap >/dev/null; }
 
 clean:
 	rm -rf _build

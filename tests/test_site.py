@@ -64,7 +64,7 @@ def test_every_figure_has_alt_text(site):
         text = (site / f"{page}.html").read_text()
         figures = [t for t in re.findall(r"<img [^>]*>", text)
                    if '_images/' in t or 'src="data:' in t]
-        assert figures, f"{page}: no figures found"
+        assert figures or not page.startswith("chapters/"), f"{page}: no figures"
         for tag in figures:
             alt = re.search(r'alt="([^"]*)"', tag)
             assert alt and len(alt.group(1)) > 15 and not re.fullmatch(
@@ -126,7 +126,8 @@ def open_offline(browser, url, width=1280):
 def test_chapter_in_a_real_browser(server, browser, chapter):
     page, problems = open_offline(browser, f"{server}/{chapter}.html")
     typeset = page.locator("mjx-container").count()
-    assert typeset >= 5, f"only {typeset} formulas typeset"
+    if chapter.startswith("chapters/"):
+        assert typeset >= 5, f"only {typeset} formulas typeset"
     raw = page.locator("article").inner_text()
     assert "\\frac" not in raw and "$$" not in raw, "raw LaTeX left on the page"
     for standin in page.locator(".mbgd-standin").all():
