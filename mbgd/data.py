@@ -220,6 +220,17 @@ class IndexSampler:
     batch_sizes: tuple[int, ...]
     device: torch.device
 
+    def _fixed_batches(self, num_batches: int | None, seed: SeedLike,
+                       device: str | torch.device | None) -> None:
+        """Set ``num_batches`` equal batches (default: enough to cover ``n``
+        examples once), the device and the generator (samplers with replacement)."""
+        if num_batches is None:
+            num_batches = -(-self.n // self.batch_size)
+        num_batches = check_int("num_batches", num_batches, low=1)
+        self.batch_sizes = (self.batch_size,) * num_batches
+        self.device = resolve_device(device)
+        self._gen = as_generator(seed)
+
     def __len__(self) -> int:
         """Number of batches in one epoch."""
         return len(self.batch_sizes)
@@ -305,12 +316,7 @@ class ReplacementSampler(IndexSampler):
                  seed: SeedLike = None, device: str | torch.device | None = None):
         self.n = check_int("n", n, low=1)
         self.batch_size = check_int("batch_size", batch_size, low=1)
-        if num_batches is None:
-            num_batches = -(-self.n // self.batch_size)
-        num_batches = check_int("num_batches", num_batches, low=1)
-        self.batch_sizes = (self.batch_size,) * num_batches
-        self.device = resolve_device(device)
-        self._gen = as_generator(seed)
+        self._fixed_batches(num_batches, seed, device)
 
     def epoch(self) -> list[Tensor]:
         idx = torch.randint(self.n, (len(self), self.batch_size), generator=self._gen)
@@ -372,12 +378,7 @@ class StratifiedSampler(IndexSampler):
         self.batch_size = check_int("batch_size", batch_size, low=k, high=self.n)
         self.allocation = self._resolve_allocation(allocation, stds)
         self.weights = stratum_weights(self.sizes)
-        if num_batches is None:
-            num_batches = -(-self.n // self.batch_size)
-        num_batches = check_int("num_batches", num_batches, low=1)
-        self.batch_sizes = (self.batch_size,) * num_batches
-        self.device = resolve_device(device)
-        self._gen = as_generator(seed)
+        self._fixed_batches(num_batches, seed, device)
         # members[k]: indices of stratum k, in increasing order
         self._members = torch.argsort(inverse, stable=True).split(self.sizes.tolist())
         per_stratum = self.weights / self.allocation
