@@ -163,11 +163,14 @@ class Sandbox:
             elif os.path.isdir(link):
                 cmd += ["--ro-bind", link, link]
         cmd += ["--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache"]
+        cmd += ["--proc", "/proc", "--dev", "/dev", "--size", str(64 << 20),
+                "--tmpfs", "/tmp", "--dir", WORKDIR]
+        # After the private /tmp, so that a Python installed under /tmp shows
+        # through it (bubblewrap applies its options in order).
         for folder in self.shared:
             cmd += ["--ro-bind", folder, folder]
-        cmd += ["--proc", "/proc", "--dev", "/dev", "--size", str(64 << 20),
-                "--tmpfs", "/tmp", "--dir", WORKDIR, "--remount-ro", "/dev",
-                "--remount-ro", "/", "--chdir", WORKDIR, "--clearenv"]
+        cmd += ["--remount-ro", "/dev", "--remount-ro", "/", "--chdir", WORKDIR,
+                "--clearenv"]
         for key, value in _child_env(WORKDIR).items():
             cmd += ["--setenv", key, value]
         return cmd + argv, workdir
@@ -191,7 +194,7 @@ def _python_folders() -> tuple[str, ...]:
     real = sorted({os.path.realpath(p) for p in wanted if os.path.isdir(p)})
     kept: list[str] = []
     for folder in real:  # sorted: a parent comes before its children
-        if folder.startswith(("/usr/", "/proc", "/dev", "/tmp")) or folder == "/usr":
+        if folder.startswith(("/usr/", "/proc", "/dev")) or folder in ("/usr", "/tmp"):
             continue
         if not any(folder == k or folder.startswith(k + os.sep) for k in kept):
             kept.append(folder)
