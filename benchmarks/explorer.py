@@ -14,18 +14,13 @@ from __future__ import annotations
 import argparse
 import itertools
 import statistics
-import time
 
+from _timing import wall_times
 from mbgd.descent import FRACTIONS, descent_explorer
 
 
 def median_ms(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return 1e3 * statistics.median(times)
+    return 1e3 * statistics.median(wall_times(fn, repeats))
 
 
 def main() -> None:

@@ -11,11 +11,10 @@ Run: ``python benchmarks/noise.py``
 
 from __future__ import annotations
 
-import time
-
 import torch
 from torch import nn
 
+from _timing import wall_times
 from mbgd.noise import per_example_grads
 
 BATCH, D_IN, HIDDEN, CLASSES = 256, 32, 64, 10
@@ -32,12 +31,7 @@ def loop_grads(model: nn.Module, loss_fn, x, y) -> torch.Tensor:
 
 
 def best_time(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+    return min(wall_times(fn, repeats))
 
 
 def main() -> None:
