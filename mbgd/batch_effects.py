@@ -154,6 +154,9 @@ def bn_correction(m: int) -> float:
 class BNGradients:
     """Per-batch gradients with respect to the BN scale (one entry per batch).
 
+    Returned by :func:`bn_scale_gradients` (``runs`` batches, tensors on its
+    ``device``).
+
     Attributes:
         grad: :math:`g_m = \\partial L_B/\\partial\\gamma` of every batch, by
             autograd through ``torch.nn.functional.batch_norm``, ``(runs,)``.
@@ -162,7 +165,7 @@ class BNGradients:
         kurtosis: the batch's :math:`\\frac1m\\sum_i z_i^4`, ``(runs,)``.
         population: the population gradient
             :math:`\\kappa\\lambda\\gamma^3 + a\\gamma`, with :math:`\\kappa` the
-            input distribution's kurtosis (:data:`POPULATION_KURTOSIS`).
+            input distribution's kurtosis (:data:`POPULATION_KURTOSIS`), a float.
     """
 
     grad: Tensor
@@ -345,6 +348,16 @@ class LineMoments:
         w_hat: :math:`\hat w`.
         loss_min: :math:`\mathcal L(\hat w) = \overline{r^2}/2`.
         n: ``N``.
+
+    Returned by :func:`line_moments`, or built by hand (all fields are Python
+    numbers) to feed :func:`sgd_error_moments`, :func:`stationary_excess_loss`
+    and :func:`lr_limits`.
+
+    Example:
+        >>> lm = LineMoments(h=2.0, v=1.0, s=0.5, c3=0.0, w_hat=1.0, loss_min=0.1,
+        ...                  n=10)
+        >>> lm.excess_loss(0.25), lm.excess_loss(torch.tensor([0.0, 1.0])).tolist()
+        (0.25, [0.0, 1.0])
     """
 
     h: float
@@ -357,7 +370,8 @@ class LineMoments:
 
     def excess_loss(self, second_moment: Tensor | float) -> Tensor | float:
         r""":math:`E\,\mathcal L(w) - \mathcal L(\hat w) = \frac h2 E[e^2]`, with
-        :math:`e = w - \hat w`."""
+        :math:`e = w - \hat w`; ``second_moment`` is :math:`E[e^2]`, a number or a
+        tensor of any shape (the result has the same)."""
         return self.h / 2 * second_moment
 
 
@@ -407,7 +421,8 @@ def line_moments(x: Tensor, y: Tensor) -> LineMoments:
     Args:
         x, y: 1-D floating tensors of the same length ``N >= 2``, ``x`` not all 0.
 
-    >>> lm = line_moments(torch.tensor([1.0, -1.0, 2.0]), torch.tensor([1.0, 0.0, 4.0]))
+    >>> lm = line_moments(torch.tensor([1.0, -1.0, 2.0]),
+    ...                   torch.tensor([1.0, 0.0, 4.0]))
     >>> lm.w_hat, lm.h, lm.v  # w_hat = (1 + 0 + 8) / (1 + 1 + 4)
     (1.5, 2.0, 2.0)
     """

@@ -64,7 +64,25 @@ def _expand(paths: Sequence[str]) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit status (0 on success, 2 on error)."""
+    """Run the command line; return the exit status (0 on success, 2 on error).
+
+    Args:
+        argv: the arguments after ``mbgd``; ``None`` reads ``sys.argv``.
+
+    Returns:
+        ``0`` on success; ``2`` for bad arguments or a notebook, grading or file
+        error (the message goes to stderr).
+
+    Example:
+        >>> import nbformat, tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:  # doctest: +ELLIPSIS
+        ...     nbformat.write(nbformat.v4.new_notebook(), Path(tmp) / "part0.ipynb")
+        ...     main(["release", f"{tmp}/part0.ipynb", "--out", f"{tmp}/exercises"])
+        ...     main(["release", f"{tmp}/missing.ipynb", "--out", f"{tmp}/exercises"])
+        wrote .../exercises/part0.ipynb
+        0
+        2
+    """
     from .exercises import NotebookError, release
     from .grading import GradingError, Limits, grade
 

@@ -208,11 +208,23 @@ def _water_fill(scores: Tensor, lo: Tensor, hi: Tensor, b: float) -> Tensor:
 class IndexSampler:
     """Base class: an iterable of index batches; each pass is a new epoch.
 
+    A subclass sets the four attributes below and defines :meth:`epoch`; it can
+    then drive :class:`TensorBatches` and :func:`mbgd.estimator.sample_estimates`.
+
     Attributes:
         n: number of examples ``N``.
         batch_size: the nominal batch size ``b``.
         batch_sizes: the size of every batch of an epoch (the same every epoch).
         device: where the index tensors are put.
+
+    Example:
+        >>> class Halves(IndexSampler):  # always the same two batches of N = 4
+        ...     n, batch_size, batch_sizes, device = 4, 2, (2, 2), torch.device("cpu")
+        ...     def epoch(self):
+        ...         return list(torch.arange(4).split(2))
+        >>> X = torch.arange(4.0) ** 2
+        >>> [xb.tolist() for xb, in TensorBatches(X, sampler=Halves())]
+        [[0.0, 1.0], [4.0, 9.0]]
     """
 
     n: int

@@ -4,7 +4,8 @@ Three layers, as for every explorer of the book:
 
 * :func:`simulate_descent` (pure): a fixed-step run on a named quadratic landscape,
   with the step given as a fraction of the stability limit ``2 / L``;
-* :func:`plot_descent` (result, ax): contours with the path, and the optimality gap;
+* :func:`plot_descent` (result, ax): contours with the path (the explorer's
+  :class:`DescentView` adds the optimality gap);
 * :func:`explore_descent` (widgets) and :func:`standin_descent` (static page).
 
 >>> path = simulate_descent("robot arm", fraction=0.5, steps=30)
@@ -40,8 +41,22 @@ def simulate_descent(landscape: str = "robot arm", fraction: float = 0.5,
     Args:
         landscape: one of :data:`QUADRATICS` (each has a known smoothness ``L``).
         fraction: the step as a fraction of the stability limit ``2 / L``, ``> 0``;
-            above 1 the run diverges (it then stops, with ``diverged_at`` set).
+            above 1 the run diverges (it stops at the first non-finite value,
+            with ``diverged_at`` set, if ``steps`` is large enough to get there).
         steps: number of steps, ``>= 0``.
+
+    Returns:
+        A :class:`mbgd.trajectory.Trajectory`: ``points`` of shape ``(K + 1, 2)``,
+        ``values`` and ``grad_norms`` of shape ``(K + 1,)``, with ``K = steps``
+        unless the run diverged.
+
+    Example:
+        >>> path = simulate_descent("ill-conditioned", fraction=0.5, steps=2)
+        >>> path.points.tolist()  # f = (25 x1^2 + x2^2)/2, lr = 1/25: x1 in 1 step
+        [[-1.6, 1.8], [0.0, 1.728], [0.0, 1.65888]]
+        >>> bad = simulate_descent("ill-conditioned", fraction=1.02, steps=2)
+        >>> [round(v, 4) for v in bad.points[:, 0].tolist()]  # x1 times 1 - 2.04
+        [-1.6, 1.664, -1.7306]
     """
     if landscape not in QUADRATICS:
         listed = ", ".join(repr(k) for k in QUADRATICS)
@@ -52,7 +67,26 @@ def simulate_descent(landscape: str = "robot arm", fraction: float = 0.5,
 
 
 class DescentView:
-    """Contours with the moving path (left) and the optimality gap (right)."""
+    """Contours with the moving path (left) and the optimality gap (right).
+
+    The view of :func:`descent_explorer`: it draws the landscape once, and
+    :meth:`update` sets the path, the gap curve and the caption.
+
+    Args:
+        fig: a ``matplotlib.figure.Figure`` to draw into (two axes are added).
+        landscape: one of :data:`QUADRATICS`.
+
+    ``update(path, fraction)`` takes a :class:`mbgd.trajectory.Trajectory` of this
+    landscape (points of shape ``(K + 1, 2)``) and the fraction of ``2 / L`` that
+    made it, and returns the three artists it changed.
+
+    Example:
+        >>> from matplotlib.figure import Figure
+        >>> view = DescentView(Figure(), "ill-conditioned")
+        >>> path = simulate_descent("ill-conditioned", fraction=0.5, steps=40)
+        >>> len(view.update(path, fraction=0.5)), view.caption.get_text()
+        (3, 'lr = 0.04 = 0.5 x 2/L')
+    """
 
     def __init__(self, fig, landscape: str = "robot arm"):
         self.f = get_landscape(landscape)
@@ -80,7 +114,20 @@ class DescentView:
 
 
 def plot_descent(path: Trajectory, ax=None):
-    """Contours of the run's landscape with its path; returns the ``Axes``."""
+    """Contours of the run's landscape with its path; returns the ``Axes``.
+
+    Args:
+        path: a :class:`mbgd.trajectory.Trajectory` from :func:`simulate_descent`
+            (points of shape ``(K + 1, 2)``).
+        ax: the ``Axes`` to draw on (``None``: a new figure).
+
+    Example:
+        >>> import matplotlib.pyplot as plt
+        >>> ax = plot_descent(simulate_descent("robot arm", fraction=0.5, steps=10))
+        >>> ax.get_title(), len(ax.lines)  # the minimum's star and the path
+        ('robot arm', 2)
+        >>> plt.close(ax.figure)
+    """
     ax = new_axes(ax)
     plot_landscape(get_landscape(path.landscape), ax)
     plot_path(path, ax)
@@ -88,7 +135,19 @@ def plot_descent(path: Trajectory, ax=None):
 
 
 def descent_explorer() -> Explorer:
-    """The explorer: landscape x step size (as a fraction of ``2 / L``)."""
+    """The explorer: landscape x step size (as a fraction of ``2 / L``).
+
+    Returns:
+        An :class:`mbgd.explore.Explorer` of :func:`simulate_descent` drawn by
+        :class:`DescentView`.
+
+    Example:
+        >>> ex = descent_explorer()
+        >>> ex.defaults()  # the controls and their initial values
+        {'landscape': 'ill-conditioned', 'fraction': 0.5}
+        >>> [len(c.values) for c in ex.controls]  # the stand-in has 3 x 9 frames
+        [3, 9]
+    """
     return Explorer(
         simulate_descent, DescentView,
         [Control("landscape", tuple(QUADRATICS), default="ill-conditioned"),
@@ -101,10 +160,33 @@ def descent_explorer() -> Explorer:
 
 
 def explore_descent():
-    """Show the live explorer in a notebook (needs ipywidgets)."""
+    """Show the live explorer in a notebook (needs ipywidgets).
+
+    Returns:
+        An ``ipywidgets.VBox``: the image above a landscape menu and a slider for
+        the fraction of ``2 / L``; its ``controls`` dict and ``image`` attribute
+        drive it from code.
+
+    Example:
+        >>> box = explore_descent()  # doctest: +SKIP
+        >>> box.controls["fraction"].value = 0.96  # doctest: +SKIP
+    """
     return descent_explorer().widget()
 
 
 def standin_descent(progress: bool | None = None):
-    """The static stand-in of :func:`explore_descent` for the website."""
+    """The static stand-in of :func:`explore_descent` for the website.
+
+    Args:
+        progress: show a progress bar (``None``: unless ``MBGD_PROGRESS=0``).
+
+    Returns:
+        A :class:`mbgd.explore.StandIn`: 27 pre-rendered frames (3 landscapes x 9
+        fractions) behind sliders, shown as self-contained HTML in a notebook.
+
+    Example:
+        >>> standin = standin_descent(progress=False)  # doctest: +SKIP
+        >>> len(standin.frames)  # doctest: +SKIP
+        27
+    """
     return descent_explorer().standin(progress=progress)

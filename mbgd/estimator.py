@@ -129,9 +129,20 @@ class LinearRegression:
     vanishes (it differs from the true ``beta`` by the noise), and
     :math:`f(w) - f(\hat w) = \tfrac12 (w - \hat w)^\top A (w - \hat w)`.
 
+    Usually built by :func:`linear_regression` or :func:`running_example`.
+
     Attributes:
         X: inputs, float64 ``(N, d)``; y: targets, ``(N,)``; beta: the true
             coefficients, ``(d,)``.
+
+    Example:
+        >>> X = torch.tensor([[1.0], [3.0]], dtype=torch.float64)
+        >>> p = LinearRegression(X, y=torch.tensor([1.0, 3.0], dtype=torch.float64),
+        ...                      beta=torch.tensor([1.0], dtype=torch.float64))
+        >>> p.hessian.item(), p.minimizer.item(), p.excess_loss([2.0]).item()
+        (5.0, 1.0, 2.5)
+        >>> p.example_grads([2.0]).tolist(), p.grad([2.0]).tolist()  # x_i(x_i w - y_i)
+        ([[1.0], [9.0]], [5.0])
     """
 
     X: Tensor
@@ -327,7 +338,9 @@ def linear_noise_scale(u: float, *, noise_std: float = 1.0,
 
 @dataclass(frozen=True)
 class GradientWork:
-    """What :func:`gradient_work` counted.
+    """What :func:`gradient_work` counted (all fields are Python numbers).
+
+    Returned by :func:`gradient_work`.
 
     Attributes:
         batch_size: ``b``.
@@ -470,6 +483,8 @@ def sample_estimates(values: Tensor, sampler: IndexSampler, *, epochs: int = 1
 @dataclass(frozen=True)
 class BatchMoments:
     """Exact moments of the batch mean over every possible batch.
+
+    Returned by :func:`exact_batch_moments`.
 
     Attributes:
         mean: :math:`E[g_b]`, shape ``values.shape[1:]``.
@@ -684,7 +699,9 @@ def gaussian_batch_size(variance: float, eps: float, delta: float) -> int:
 
 @dataclass(frozen=True)
 class TailResult:
-    """What :func:`simulate_tail` measured.
+    """What :func:`simulate_tail` measured, with the two tails to compare it with.
+
+    Returned by :func:`simulate_tail`.
 
     Attributes:
         batch_sizes: ``1 .. B``, int64 ``(B,)``.
@@ -694,6 +711,13 @@ class TailResult:
         mean: :math:`g`, the mean of the values; variance: their population
             variance :math:`\\sigma^2`; eps: :math:`\\varepsilon`.
         num_streams: how many streams were drawn (the tail's denominator).
+
+    Example:
+        >>> r = simulate_tail(torch.tensor([-1.0, 1.0]), 1.0, 4, 10, seed=0)
+        >>> [round(v, 4) for v in r.chebyshev_bound().tolist()]  # 1 / b
+        [1.0, 0.5, 0.3333, 0.25]
+        >>> r.gaussian_tail().round(decimals=4).tolist()  # 2 (1 - Phi(sqrt b))
+        [0.3173, 0.1573, 0.0833, 0.0455]
     """
 
     batch_sizes: Tensor
@@ -710,7 +734,8 @@ class TailResult:
         return (self.variance / (self.batch_sizes * self.eps**2)).clamp(max=1.0)
 
     def gaussian_tail(self) -> Tensor:
-        """The CLT approximation :math:`2(1-\\Phi(\\varepsilon\\sqrt b/\\sigma))`."""
+        """The CLT approximation :math:`2(1-\\Phi(\\varepsilon\\sqrt b/\\sigma))`,
+        ``(B,)``."""
         z = self.eps * self.batch_sizes.double().sqrt() / math.sqrt(self.variance)
         return 2 * torch.special.ndtr(-z)
 
@@ -872,6 +897,8 @@ def curvature_noise_scale(grad, hess, cov) -> float:
 class ProgressResult:
     """What :func:`simulate_progress` measured, one entry per batch size.
 
+    Returned by :func:`simulate_progress`.
+
     Attributes:
         batch_sizes: int64 ``(K,)``.
         lr: the learning rate used, :math:`\\eta^\\star(b)`, ``(K,)``.
@@ -951,6 +978,9 @@ def simulate_progress(G: Tensor, hess: Tensor | float,
 @dataclass(frozen=True)
 class SGDRun:
     """What :func:`sgd_least_squares` recorded (tensors on the CPU).
+
+    Returned by :func:`sgd_least_squares` (and, one learning rate at a time, inside
+    the :class:`BatchLRResult` of :func:`simulate_batch_lr`).
 
     Attributes:
         lr: the learning rates, ``(L,)``.
@@ -1068,7 +1098,16 @@ LEARNING_RATES = (0.03, 0.1, 0.3, 1.0, 2.0)
 
 @dataclass(frozen=True)
 class BatchLRResult:
-    """One frame of the explorer: the mini-batch run and full-batch GD."""
+    """One frame of the explorer: the mini-batch run and full-batch GD.
+
+    Returned by :func:`simulate_batch_lr`.
+
+    Attributes:
+        sgd: the mini-batch run, an :class:`SGDRun` with one learning rate
+            (``excess`` ``(1, K + 1)``, ``K = epochs * ceil(N / b)`` updates).
+        gd: full-batch GD at the same learning rate, an :class:`SGDRun` with
+            ``excess`` ``(1, epochs + 1)``.
+    """
 
     sgd: SGDRun
     gd: SGDRun
@@ -1088,6 +1127,9 @@ def simulate_batch_lr(batch_size: int = 16, lr: float = 0.3, *,
         lr: learning rate ``> 0``.
         epochs: ``>= 1``.
         seed: seed of the batches, an int.
+
+    Returns:
+        a :class:`BatchLRResult` (tensors on the CPU).
 
     >>> r = simulate_batch_lr(64, 1.0, epochs=1)
     >>> r.sgd.excess.shape, r.gd.excess.shape
@@ -1119,7 +1161,23 @@ def _run_at(lr: float, batch_size: int, epochs: int, seed: int) -> SGDRun:
 
 
 class BatchLRView:
-    """Excess loss against epochs (left) and against updates (right)."""
+    """Excess loss against epochs (left) and against updates (right).
+
+    The view of :func:`batch_lr_explorer`: ``BatchLRView(fig)`` draws the fixed
+    parts into a matplotlib figure (axes for :data:`EXPLORER_EPOCHS` epochs of
+    ``N = 1024`` examples); ``update(result, batch_size, lr)`` sets the two curves
+    of a :class:`BatchLRResult` and the caption, and returns the 5 changed artists.
+
+    Example:
+        >>> import matplotlib.pyplot as plt
+        >>> fig = plt.figure()
+        >>> view = BatchLRView(fig)
+        >>> len(view.update(simulate_batch_lr(64, 1.0), batch_size=64, lr=1.0))
+        5
+        >>> view.caption.get_text()
+        'b = 64, lr = 1: 16 updates per epoch, final loss gap 0.0079'
+        >>> plt.close(fig)
+    """
 
     YLIM = (1e-4, 3.0)
 
@@ -1165,7 +1223,20 @@ class BatchLRView:
 
 
 def batch_lr_explorer() -> Explorer:
-    """The explorer: batch size x learning rate on :func:`running_example`."""
+    """The explorer: batch size x learning rate on :func:`running_example`.
+
+    Returns:
+        an :class:`mbgd.explore.Explorer` of :func:`simulate_batch_lr` and
+        :class:`BatchLRView`, with the controls ``batch_size``
+        (:data:`BATCH_SIZES`) and ``lr`` (:data:`LEARNING_RATES`).
+
+    Example:
+        >>> ex = batch_lr_explorer()
+        >>> [(c.name, len(c.values)) for c in ex.controls]  # 6 x 5 stand-in frames
+        [('batch_size', 6), ('lr', 5)]
+        >>> ex.defaults()
+        {'batch_size': 16, 'lr': 0.3}
+    """
     return Explorer(
         simulate_batch_lr, BatchLRView,
         [Control("batch_size", BATCH_SIZES, label="batch size", default=16),
@@ -1178,10 +1249,37 @@ def batch_lr_explorer() -> Explorer:
 
 
 def explore_batch_lr():
-    """Show the live explorer in a notebook (needs ipywidgets)."""
+    """Show the live explorer in a notebook (needs ipywidgets).
+
+    Returns:
+        an ``ipywidgets.VBox`` (see :meth:`mbgd.explore.Explorer.widget`): the
+        rendered image above a slider for the batch size and one for the learning
+        rate; its ``controls`` dict allows driving it from code.
+
+    Example:
+        >>> box = explore_batch_lr()  # doctest: +SKIP
+        >>> sorted(box.controls)  # doctest: +SKIP
+        ['batch_size', 'lr']
+    """
     return batch_lr_explorer().widget()
 
 
 def standin_batch_lr(progress: bool | None = None):
-    """The static stand-in of :func:`explore_batch_lr` for the website."""
+    """The static stand-in of :func:`explore_batch_lr` for the website.
+
+    Args:
+        progress: show a progress bar while pre-rendering (``None``: as the
+            ``MBGD_PROGRESS`` environment variable says, see
+            :func:`mbgd.progress.progress_enabled`).
+
+    Returns:
+        an :class:`mbgd.explore.StandIn` with one pre-rendered frame per
+        combination of the controls (6 batch sizes x 5 learning rates); it
+        displays as self-contained HTML. It takes a second or two to build.
+
+    Example:
+        >>> page = standin_batch_lr(progress=False)  # doctest: +SKIP
+        >>> len(page.frames)  # doctest: +SKIP
+        30
+    """
     return batch_lr_explorer().standin(progress=progress)

@@ -110,7 +110,7 @@ _PUBLIC_NOTE = "(public checks never count toward the grade)"
 
 
 class NotebookError(ValueError):
-    """A notebook that cannot be read or released (the message says why)."""
+    """Raised by :func:`read_notebook`, :func:`solution_questions`, :func:`release`."""
 
 
 # ---------------------------------------------------------------------------
@@ -120,6 +120,8 @@ class NotebookError(ValueError):
 @dataclass(frozen=True)
 class Question:
     """A question as the solution notebook declares it.
+
+    Returned by :func:`solution_questions` (the values of its dict).
 
     Attributes:
         qid: the question's id, e.g. ``"q1"``.
@@ -141,6 +143,22 @@ def read_notebook(path: str | os.PathLike) -> dict:
 
     Raises :class:`NotebookError` naming the problem for a file that is too large,
     not JSON (a truncated upload, say) or not shaped like a notebook.
+
+    Args:
+        path: the ``.ipynb`` file.
+
+    Returns:
+        The notebook as ``json.load`` gives it (a ``dict`` with a list of cells).
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     path = Path(tmp) / "cut.ipynb"
+        ...     _ = path.write_text('{"cells": [')  # a truncated upload
+        ...     read_notebook(path)
+        Traceback (most recent call last):
+        ...
+        mbgd.exercises.NotebookError: invalid JSON at line 1 column 12: Expecting value
     """
     path = Path(path)
     try:
@@ -183,6 +201,18 @@ def write_notebook(nb: dict, path: str | os.PathLike) -> Path:
 
     Sources are stored as lists of lines, like ``nbformat.write``. The file is
     written to a temporary name beside ``path`` and then renamed.
+
+    Returns:
+        ``path``, as a :class:`~pathlib.Path`.
+
+    Example:
+        >>> import tempfile
+        >>> nb = {"cells": [{"cell_type": "code", "metadata": {}, "source": "a\\nb"}]}
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     path = write_notebook(nb, Path(tmp) / "a.ipynb")
+        ...     text, back = path.read_text(), read_notebook(path)
+        >>> text.splitlines()[:2], back["cells"][0]["source"]
+        (['{', ' "cells": ['], ['a\\n', 'b'])
     """
     nb = copy.deepcopy(nb)
     for cell in nb["cells"]:
@@ -192,7 +222,18 @@ def write_notebook(nb: dict, path: str | os.PathLike) -> Path:
 
 
 def write_atomic(path: Path, text: str) -> Path:
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
+    """Write ``text`` to ``path`` through a temporary file and a rename.
+
+    A reader never sees a half-written file, and no temporary file is left
+    behind, even when writing fails. Returns ``path``.
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     path = write_atomic(Path(tmp) / "out.txt", "hello\\n")
+        ...     print(path.name, repr(path.read_text()), os.listdir(tmp))
+        out.txt 'hello\\n' ['out.txt']
+    """
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
         tmp.write_text(text, encoding="utf-8")
@@ -285,6 +326,22 @@ def solution_questions(nb: dict) -> dict[str, Question]:
     Every answer cell of a solution must carry both the metadata and the marker,
     and they must agree; a question appears once. Raises :class:`NotebookError`
     naming the cell otherwise.
+
+    Returns:
+        ``{qid: Question}``, in notebook order.
+
+    Example:
+        >>> cell = {"cell_type": "code", "source": "# mbgd: answer q1\\nx = 2",
+        ...         "metadata": {"mbgd": {"question": "q1", "kind": "compute",
+        ...                               "points": 2, "practises": ["P4"]}}}
+        >>> solution_questions({"cells": [cell]})  # doctest: +NORMALIZE_WHITESPACE
+        {'q1': Question(qid='q1', kind='compute', points=2.0, practises=('P4',),
+                        cell=0)}
+        >>> cell["source"] = "x = 2"  # the marker line is missing
+        >>> solution_questions({"cells": [cell]})  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        mbgd.exercises.NotebookError: cell 1 (question 'q1') must start with its ...
     """
     questions: dict[str, Question] = {}
     for i, cell in enumerate(nb["cells"]):
@@ -418,6 +475,19 @@ def release(solutions: Sequence[str | os.PathLike], out_dir: str | os.PathLike
 
     Returns:
         The paths written, in the order of ``solutions``.
+
+    Example:
+        >>> import nbformat, tempfile
+        >>> sol = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        ...     "# mbgd: answer q1\\n### BEGIN SOLUTION\\nx = 2\\n### END SOLUTION",
+        ...     metadata={"mbgd": {"question": "q1", "kind": "compute", "points": 1,
+        ...                        "practises": ["P1"]}})])
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     nbformat.write(sol, Path(tmp) / "part0.ipynb")
+        ...     [path] = release([Path(tmp) / "part0.ipynb"], Path(tmp) / "exercises")
+        ...     student = read_notebook(path)
+        >>> path.name, cell_source(student["cells"][0]).splitlines()[1]
+        ('part0.ipynb', 'raise NotImplementedError("q1: write your answer here")')
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -696,6 +766,16 @@ class Implement:
         public: ``((args, expected), ...)``: the public cases of :func:`checker`.
         cases: how many grading cases are drawn, ``>= 1``.
         rtol, atol: tolerances of :func:`compare`.
+
+    Example:
+        A question "double a vector" with one public case:
+
+        >>> def inputs(gen, i):  # grading case i: one float64 vector, shape (3,)
+        ...     return (torch.randn(3, generator=gen, dtype=F64),)
+        >>> public = (((torch.tensor([1.0, -2.0]),), torch.tensor([2.0, -4.0])),)
+        >>> spec = Implement("double", "double(x)", inputs, public, cases=4)
+        >>> print(*check_answer(spec, "q1", lambda x: 2 * x))
+        q1: 1 of 1 public checks passed (public checks never count toward the grade).
     """
 
     name: str
@@ -717,6 +797,14 @@ class Compute:
         template: a value of the expected form (only its form is used by the
             public check, e.g. ``(0.0, 0.0)`` for two numbers).
         rtol, atol: tolerances of :func:`compare`.
+
+    Example:
+        >>> spec = Compute("answer_q2", template=(0.0, 0.0))
+        >>> print(*check_answer(spec, "q2", (0.5, 3)))
+        q2: answer_q2 has the expected form; its value is checked only when grading.
+        >>> print(*check_answer(spec, "q2", 0.5))  # doctest: +NORMALIZE_WHITESPACE
+        q2: answer_q2 does not have the expected form (0., 0.):
+        expected a sequence of 2, got a number
     """
 
     name: str
@@ -728,7 +816,12 @@ class Compute:
 
 @dataclass(frozen=True)
 class Explain:
-    """An *explain* question: free text, read and graded by the instructor."""
+    """An *explain* question: free text, read and graded by the instructor.
+
+    Example:
+        >>> print(*check_answer(Explain(), "q8", "Because the variance ..."))
+        q8 is read by the instructor: there is no automatic check.
+    """
 
     kind = "explain"
 
@@ -944,7 +1037,29 @@ def _normalise(value: Any) -> Any:
 def check_answer(spec: Spec, qid: str, answer: Any) -> list[str]:
     """Run one answer against its public cases; return the feedback lines.
 
-    The lines are what :func:`checker`'s ``check`` prints.
+    The lines are what :func:`checker`'s ``check`` prints. An *implement* answer
+    runs on each public case (on copies of the arguments) and the first failing
+    case is reported in full; a *compute* answer is checked for its form only;
+    an *explain* answer is not checked. Public checks never count toward the
+    grade.
+
+    Args:
+        spec: the question's spec (:class:`Implement`, :class:`Compute` or
+            :class:`Explain`).
+        qid: the question's id, used in the messages.
+        answer: the student's function (implement) or value (compute).
+
+    Returns:
+        The feedback, one ``str`` per line.
+
+    Example:
+        >>> spec = get_exercise_set("part2")["q5"]  # clip_by_norm(g, max_norm)
+        >>> print("\\n".join(check_answer(spec, "q5", lambda g, max_norm: g)))
+        q5: case 1 of 2 failed: clip_by_norm(tensor([3., 4.]), 1.)
+          expected: tensor([0.6, 0.8]) (float64, shape (2,))
+          got:      tensor([3., 4.]) (float64, shape (2,))
+          values differ: largest difference 3.2 at index (1,)
+        q5: 1 of 2 public checks passed (public checks never count toward the grade).
     """
     if isinstance(spec, Explain):
         return [f"{qid} is read by the instructor: there is no automatic check."]

@@ -66,6 +66,11 @@ class Control:
         default: the initial value; must be one of ``values`` (default: the middle).
         live_values: finer choices for the live widget (default: ``values``).
         fmt: how a value is printed, e.g. ``"{:.3g}"``.
+
+    Example:
+        >>> c = Control("lr", (0.1, 0.2, 0.3), label="step size", fmt="{:.2f}")
+        >>> c.initial, c.text(c.initial)  # the middle value by default
+        (0.2, '0.20')
     """
 
     name: str
@@ -104,7 +109,18 @@ class Explorer:
         background: names of controls whose change needs a new background (for
             example the landscape); one figure is cached per combination.
         title: a short description, used for alt text and the stand-in's caption.
-        figsize, dpi: size of the rendered image.
+        figsize, dpi: size of the rendered image, ``(width, height)`` in inches and
+            dots per inch; :meth:`render` returns ``(dpi * height, dpi * width, 4)``.
+
+    Example:
+        A view with no moving artists (see the module docstring for one that draws):
+
+        >>> from types import SimpleNamespace
+        >>> still = lambda fig: SimpleNamespace(update=lambda result, **params: [])
+        >>> ex = Explorer(lambda lr: 1.0 - lr, still, [Control("lr", (0.1, 0.5, 0.9))],
+        ...               title="one step", figsize=(2.0, 1.0), dpi=50)
+        >>> ex.defaults(), ex.describe(lr=0.9), ex.render().shape
+        ({'lr': 0.5}, 'one step (lr = 0.9)', (50, 100, 4))
     """
 
     def __init__(self, simulate: Callable[..., Any], view: Callable[..., Any],
@@ -259,6 +275,23 @@ class StandIn:
     Its HTML holds the frames as inline PNG images and a few lines of script (no
     external files). The element id is a hash of the content, so the same frames
     always give the same HTML.
+
+    Returned by :meth:`Explorer.standin`. Attributes:
+
+    * ``title`` and ``controls``: the explorer's;
+    * ``frames``: one base64 PNG string per combination of control values, in
+      ``itertools.product`` order of the controls' ``values``;
+    * ``alts``: the alt text of each frame, same length as ``frames``;
+    * ``initial``: for each control, the index of its initial value.
+
+    Example:
+        >>> from types import SimpleNamespace
+        >>> still = lambda fig: SimpleNamespace(update=lambda result, **params: [])
+        >>> ex = Explorer(lambda lr: lr, still, [Control("lr", (0.1, 0.5, 0.9))],
+        ...               title="one step", figsize=(1.0, 1.0), dpi=20)
+        >>> s = ex.standin(progress=False)
+        >>> s, s.initial, s.alts[0]
+        (<StandIn 'one step': 3 pre-rendered frames>, [1], 'one step (lr = 0.1)')
     """
 
     def __init__(self, title: str, controls: Sequence[Control], frames: list[str],

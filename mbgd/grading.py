@@ -103,7 +103,7 @@ WORKDIR = "/tmp/work"  # the child's working folder inside bubblewrap
 
 
 class GradingError(RuntimeError):
-    """A problem on the instructor's side (solution, extra cases, options)."""
+    """Raised by :func:`grade` and its helpers for a fault on the instructor's side."""
 
 
 @dataclass(frozen=True)
@@ -119,6 +119,14 @@ class Limits:
         memory_mb: address-space limit in MiB, ``>= 256`` (default 2048).
         output_mb: output (stdout and stderr) after which the child is killed,
             ``>= 1`` (default 64).
+
+    Example:
+        >>> Limits(timeout=30).call_timeout, Limits().memory_mb
+        (20.0, 2048)
+        >>> Limits(memory_mb=100)
+        Traceback (most recent call last):
+        ...
+        ValueError: memory_mb must be an int >= 256; got 100
     """
 
     timeout: float = 120.0
@@ -145,6 +153,16 @@ class Sandbox:
         kind: ``"bwrap"`` (bubblewrap) or ``"none"`` (a plain child process).
         note: one line for the gradebook: what protects the instructor's files.
         shared: the folders the child can read (bubblewrap only).
+
+    Usually made by :func:`find_sandbox`.
+
+    Example:
+        >>> Sandbox("none", "no protection").command(["python", "-V"], "/tmp/w")
+        (['python', '-V'], '/tmp/w')
+        >>> box = Sandbox("bwrap", "confined", shared=("/opt/py",))
+        >>> cmd, cwd = box.command(["python", "-V"], "/tmp/w")
+        >>> cmd[:2], cmd[cmd.index("--chdir") + 1], cmd[-2:], cwd
+        (['bwrap', '--unshare-all'], '/tmp/work', ['python', '-V'], '/tmp/w')
     """
 
     kind: str
@@ -283,6 +301,8 @@ def notebook_code(nb: dict) -> list[tuple[int, str]]:
 class Reference:
     """The solution notebook, run in the grader's process.
 
+    Returned by :func:`load_reference`.
+
     Attributes:
         exercise_set: the name in :data:`mbgd.exercises.EXERCISE_SETS`.
         questions: the solution's questions, in notebook order.
@@ -302,7 +322,34 @@ def load_reference(solution: str | os.PathLike) -> Reference:
     """Read and run a solution notebook here (trusted code), quietly.
 
     Raises :class:`GradingError` when the notebook has no exercise set, when its
-    questions disagree with the set's specs, or when a cell fails.
+    questions disagree with the set's specs, or when a cell fails. The cells'
+    output is discarded.
+
+    Args:
+        solution: a solution notebook whose metadata names its exercise set
+            (``"mbgd": {"exercise_set": "part1"}``).
+
+    Returns:
+        The :class:`Reference`.
+
+    Example:
+        Running a course solution takes about a second:
+
+        >>> ref = load_reference("solutions/part1_principles.ipynb")  # doctest: +SKIP
+        >>> ref.exercise_set, list(ref.questions)[:3]  # doctest: +SKIP
+        ('part1', ['q1', 'q2', 'q3'])
+        >>> callable(ref.namespace["gd_step"])  # doctest: +SKIP
+        True
+
+        A notebook that names no exercise set is refused:
+
+        >>> import nbformat, tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     nbformat.write(nbformat.v4.new_notebook(), Path(tmp) / "s.ipynb")
+        ...     load_reference(Path(tmp) / "s.ipynb")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        mbgd.grading.GradingError: solution .../s.ipynb must name its exercise set ...
     """
     try:
         nb = read_notebook(solution)
@@ -342,7 +389,18 @@ def _exercise_sets() -> tuple[str, ...]:
 
 @dataclass
 class Task:
-    """What one question asks of a child, and the reference's answers."""
+    """What one question asks of a child, and the reference's answers.
+
+    Returned by :func:`make_tasks` (the values of its dict).
+
+    Attributes:
+        qid: the question's id.
+        name: the function (implement) or variable (compute) to read.
+        cases: one plain argument list per grading case (:func:`to_plain`);
+            empty for a compute question.
+        expected: the reference's decoded answer per case (:func:`from_plain`);
+            one value for a compute question.
+    """
 
     qid: str
     name: str
@@ -356,6 +414,30 @@ def make_tasks(reference: Reference, seed: int,
 
     Each *implement* question draws ``spec.cases`` cases from its own generator,
     seeded from ``seed`` and the question's id, then appends its extra cases.
+
+    Args:
+        reference: the solution (:func:`load_reference`).
+        seed: the grading seed, an int ``>= 0``; the same seed gives the same cases.
+        extra: optional extra cases by question (:func:`read_extra_cases`).
+
+    Returns:
+        ``{qid: Task}`` for the implement and compute questions.
+
+    Raises:
+        GradingError: when the solution lacks a name or fails on a case.
+
+    Example:
+        With a stand-in reference whose functions all return 0 and whose values
+        are 0:
+
+        >>> ns = {s.name: (lambda *args: 0.0) if isinstance(s, Implement) else 0.0
+        ...       for s in get_exercise_set("part1").values() if hasattr(s, "name")}
+        >>> stand_in = Reference("part1", {}, ns)
+        >>> tasks = make_tasks(stand_in, seed=0)
+        >>> {q: len(t.cases) for q, t in tasks.items()}
+        {'q1': 6, 'q2': 0, 'q3': 6, 'q4': 6, 'q5': 6, 'q6': 0, 'q7': 6}
+        >>> [make_tasks(stand_in, s)["q1"].cases == tasks["q1"].cases for s in (0, 1)]
+        [True, False]
     """
     extra = extra or {}
     tasks = {}
@@ -396,6 +478,23 @@ def read_extra_cases(path: str | os.PathLike, reference: Reference
     An argument is a number, a bool, a list, or a tensor written
     ``{"tensor": [[1.0, 2.0]], "dtype": "float64"}`` (``dtype`` defaults to
     ``float64``). Only *implement* questions take extra cases.
+
+    Args:
+        path: the JSON file (keep it outside the repository).
+        reference: the solution; only its exercise set's specs are used.
+
+    Returns:
+        ``{qid: [case, ...]}``, each case a list of plain arguments
+        (:func:`mbgd.exercises.to_plain`), ready for :func:`make_tasks`.
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     path = Path(tmp) / "extra.json"
+        ...     _ = path.write_text('{"q1": [[{"tensor": [3.0, -1.0]}, 0.5]]}')
+        ...     extra = read_extra_cases(path, Reference("part1", {}, {}))
+        >>> extra["q1"][0]  # gd_step(p, lr) with p of shape (2,), lr = 0.5
+        [{'tensor': {'dtype': 'float64', 'shape': [2], 'data': [3.0, -1.0]}}, 0.5]
     """
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -439,7 +538,17 @@ def _extra_arg(arg: Any) -> Any:
 
 @dataclass
 class ChildRun:
-    """What came back from one child process."""
+    """What came back from one child process.
+
+    Returned by :func:`run_child`.
+
+    Attributes:
+        status: ``"ok"``, ``"timeout"``, ``"crashed"`` or ``"output flood"``.
+        reason: how the child ended, in words.
+        events: the raw JSON result lines (read with :func:`parse_events`).
+        log: the first :data:`LOG_KEPT` bytes of the child's stdout and stderr.
+        log_bytes: how many bytes of output the child wrote in all.
+    """
 
     status: str  # "ok", "timeout", "crashed" or "output flood"
     reason: str
@@ -449,7 +558,27 @@ class ChildRun:
 
 
 def run_child(request: dict, sandbox: Sandbox, limits: Limits) -> ChildRun:
-    """Run :mod:`mbgd._grade_worker` on ``request``; read its pipes with bounds."""
+    """Run :mod:`mbgd._grade_worker` on ``request``; read its pipes with bounds.
+
+    Args:
+        request: ``{"cells": [[number, code], ...], "calls": [...], "values":
+            [...]}`` as :mod:`mbgd._grade_worker` describes (the limits and the
+            result pipe are added here).
+        sandbox: the confinement (:func:`find_sandbox`).
+        limits: the resource limits (:class:`Limits`).
+
+    Returns:
+        A :class:`ChildRun`; this never raises for a misbehaving child.
+
+    Example:
+        A child starts Python and imports torch, so this takes about a second:
+
+        >>> request = {"cells": [[1, "def f(x):\\n    return 2 * x"]], "values": [],
+        ...            "calls": [{"q": "q1", "name": "f", "cases": [[1.5]]}]}
+        >>> run = run_child(request, find_sandbox("none"), Limits())  # doctest: +SKIP
+        >>> run.status, run.events  # doctest: +SKIP
+        ('ok', b'{"q": "q1", "case": 0, "value": 3.0}\\n{"done": true}\\n')
+    """
     read_fd, write_fd = os.pipe()
     workdir = tempfile.mkdtemp(prefix="mbgd-grade-")
     request = {**request, "result_fd": write_fd, "limits": {
@@ -563,7 +692,18 @@ def _exit_text(code: int | None) -> str:
 
 @dataclass
 class Outcome:
-    """The validated events of one child."""
+    """The validated events of one child.
+
+    Returned by :func:`parse_events`.
+
+    Attributes:
+        done: whether the child reported that it finished.
+        cell_errors: ``(cell number, error text)`` for each cell that raised.
+        values: the decoded answer by ``(qid, case)`` (case ``0`` for compute).
+        errors: the error text by ``(qid, case)`` for a call that raised.
+        missing: by qid, why a function or variable was not found.
+        ignored: how many malformed lines were dropped.
+    """
 
     done: bool = False
     cell_errors: list[tuple[int, str]] = field(default_factory=list)
@@ -658,6 +798,10 @@ class Row:
         total: the sum of automatic points.
         reason: why the status is not ``ok`` or why nothing scored; else empty.
         feedback: the Markdown feedback text.
+        feedback_file: the feedback's path in the output folder, e.g.
+            ``"feedback/alice.md"`` (set by :func:`grade`; else empty).
+
+    Returned by :func:`grade_submission` and :func:`grade`.
     """
 
     submission: str
@@ -671,7 +815,17 @@ class Row:
 
 @dataclass
 class Graded:
-    """One question's result."""
+    """One question's result.
+
+    Built by :func:`grade_submission` for each question, to score and explain it.
+
+    Attributes:
+        points: the points earned; ``None`` for an explain answer left to the
+            instructor.
+        summary: one line for the feedback table, e.g. ``"4 of 6 cases passed"``.
+        detail: Markdown lines about the first failing case (or the answer text).
+        note: a short code for the gradebook reason when it scores 0.
+    """
 
     points: float | None
     summary: str
@@ -682,7 +836,28 @@ class Graded:
 def grade_submission(path: str | os.PathLike, reference: Reference,
                      tasks: dict[str, Task], sandbox: Sandbox, limits: Limits
                      ) -> Row:
-    """Grade one submitted notebook; never raises for a bad submission."""
+    """Grade one submitted notebook; never raises for a bad submission.
+
+    Args:
+        path: the submitted notebook.
+        reference: the solution (:func:`load_reference`).
+        tasks: the grading cases (:func:`make_tasks`).
+        sandbox: the confinement (:func:`find_sandbox`).
+        limits: the resource limits (:class:`Limits`).
+
+    Returns:
+        The submission's :class:`Row`, with its feedback (``feedback_file`` unset).
+
+    Example:
+        The released student notebook, unanswered, scores 0 (about a second):
+
+        >>> ref = load_reference("solutions/part1_principles.ipynb")  # doctest: +SKIP
+        >>> tasks = make_tasks(ref, seed=0)  # doctest: +SKIP
+        >>> row = grade_submission("exercises/part1_principles.ipynb", ref, tasks,
+        ...                        find_sandbox("none"), Limits())  # doctest: +SKIP
+        >>> row.status, row.total, row.reason.split(",")[0]  # doctest: +SKIP
+        ('ok', 0.0, 'scored 0: q1 not answered')
+    """
     name = Path(path).name
     try:
         nb = read_notebook(path)
@@ -887,6 +1062,16 @@ def grade(solution: str | os.PathLike, submissions: Sequence[str | os.PathLike],
     Raises:
         GradingError: for a problem on the instructor's side (the solution fails,
             the extra cases are malformed, an output would overwrite an input).
+
+    Example:
+        Grading takes seconds (the solution runs, then one child per submission):
+
+        >>> rows = grade("solutions/part1_principles.ipynb",  # doctest: +SKIP
+        ...              ["exercises/part1_principles.ipynb"], "/tmp/graded", seed=0)
+        >>> [(row.submission, row.status, row.total) for row in rows]  # doctest: +SKIP
+        [('part1_principles.ipynb', 'ok', 0.0)]
+        >>> sorted(p.name for p in Path("/tmp/graded").iterdir())  # doctest: +SKIP
+        ['feedback', 'gradebook.csv', 'grading.json']
     """
     jobs = check_int("jobs", jobs, low=1)
     if not isinstance(limits, Limits):
@@ -962,6 +1147,17 @@ def gradebook_csv(rows: Sequence[Row], reference: Reference, sandbox: Sandbox) -
     only; an explain question's cell is empty when an answer awaits the
     instructor's points, ``0`` when none was written. Text that a spreadsheet
     would read as a formula is prefixed with ``'``.
+
+    Example:
+        >>> questions = {"q1": Question("q1", "implement", 2, ("P1",), 4),
+        ...              "q8": Question("q8", "explain", 2, ("P8",), 9)}
+        >>> ref = Reference("part1", questions, {})
+        >>> rows = [Row("ann.ipynb", "ok", {"q1": 1.5, "q8": None}, 1.5, ""),
+        ...         Row("=1+1.ipynb", "unreadable", {"q1": 0, "q8": 0}, 0, "not JSON")]
+        >>> print(gradebook_csv(rows, ref, find_sandbox("none")), end="")
+        submission,status,q1,q8,total,auto_max,manual_max,reason,feedback,sandbox
+        ann.ipynb,ok,1.5,,1.5,2,2,,,none
+        '=1+1.ipynb,unreadable,0,0,0,2,2,not JSON,,none
     """
     qids = list(reference.questions)
     auto_max = sum(q.points for q in reference.questions.values()

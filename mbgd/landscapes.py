@@ -51,6 +51,16 @@ class Landscape:
         smoothness: a global bound ``L`` on the Hessian's largest eigenvalue when one
             exists (fixed-step descent is then stable for ``lr < 2 / L``), else
             ``None``.
+
+    Points may carry any leading batch shape: for ``x`` of shape ``(..., d)``,
+    ``f(x)`` (the same as ``f.value(x)``) has shape ``(...)``, ``f.grad(x)``
+    ``(..., d)`` and ``f.hessian(x)`` ``(..., d, d)``, all float64.
+
+    Example:
+        >>> f = quadratic()
+        >>> x = torch.zeros(5, 2, dtype=torch.float64)
+        >>> f(x).shape, f.grad(x).shape, f.hessian(x).shape
+        (torch.Size([5]), torch.Size([5, 2]), torch.Size([5, 2, 2]))
     """
 
     name: str = "landscape"
@@ -94,6 +104,24 @@ class Quadratic(Landscape):
     ``A`` must be symmetric. Gradient :math:`A x - b`, Hessian :math:`A`. When ``A`` is
     positive definite the minimiser is :math:`A^{-1} b` and ``smoothness`` is the
     largest eigenvalue of ``A``.
+
+    Args:
+        A: symmetric matrix, shape ``(d, d)`` (converted to float64).
+        b: linear term, shape ``(d,)``; ``None`` for zeros.
+        c: constant term.
+        name: label for plots and messages.
+        bounds: plotting window; for ``d = 2`` the default is the square of
+            half-width 2 around the minimiser (or the origin).
+
+    The eigenvalues of ``A``, ascending, are kept in ``eigenvalues`` (shape ``(d,)``).
+
+    Example:
+        >>> A = torch.tensor([[2.0, 0.0], [0.0, 1.0]])
+        >>> f = Quadratic(A, torch.tensor([2.0, 1.0]))
+        >>> f.minimizer, f.grad(f.minimizer)
+        (tensor([1., 1.], dtype=torch.float64), tensor([0., 0.], dtype=torch.float64))
+        >>> f.smoothness, f.condition_number
+        (2.0, 2.0)
     """
 
     def __init__(self, A: Tensor, b: Tensor | None = None, c: float = 0.0, *,
@@ -141,7 +169,16 @@ class Quadratic(Landscape):
 class Rosenbrock(Landscape):
     r"""Rosenbrock's valley :math:`f(x, y) = (a - x)^2 + b\,(y - x^2)^2`.
 
-    Minimum 0 at :math:`(a, a^2)`; no global smoothness bound.
+    Minimum 0 at :math:`(a, a^2)`; no global smoothness bound. Points have shape
+    ``(..., 2)``.
+
+    Example:
+        >>> f = Rosenbrock()
+        >>> f.minimizer, f.value(f.minimizer).item()
+        (tensor([1., 1.], dtype=torch.float64), 0.0)
+        >>> f.hessian(f.minimizer)  # curvatures ~1000 and ~0.4 along the valley
+        tensor([[ 802., -400.],
+                [-400.,  200.]], dtype=torch.float64)
     """
 
     def __init__(self, a: float = 1.0, b: float = 100.0):
@@ -173,7 +210,13 @@ class Saddle(Landscape):
     - \tfrac12 y^2`.
 
     The origin is a saddle point (Hessian ``diag(1, -1)``); the minima are
-    :math:`(0, \pm 1)` with value :math:`-1/4`.
+    :math:`(0, \pm 1)` with value :math:`-1/4`. Points have shape ``(..., 2)``.
+
+    Example:
+        >>> origin = torch.zeros(2, dtype=torch.float64)
+        >>> Saddle().grad(origin), Saddle().hessian(origin)
+        (tensor([0., 0.], dtype=torch.float64), tensor([[ 1.,  0.],
+                [ 0., -1.]], dtype=torch.float64))
     """
 
     name = "saddle"
@@ -201,7 +244,15 @@ class DoubleWell(Landscape):
     r"""A tilted double well in one dimension: :math:`f(x) = x^4 - 3x^2 + t\,x`.
 
     Not convex: for tilt ``t = 1`` it has a local minimum near ``x = 1.13`` and the
-    global one near ``x = -1.30``.
+    global one near ``x = -1.30``. Points have shape ``(..., 1)``; the minima are
+    kept in ``local_minima`` (ascending; shape ``(2,)``, or ``(1,)`` when
+    :math:`|t| > 2\sqrt{2}` leaves a single well) and the global one in
+    ``minimizer`` (shape ``(1,)``).
+
+    Example:
+        >>> f = DoubleWell(tilt=1.0)
+        >>> [round(v, 4) for v in f.local_minima.tolist()], f.minimizer.shape
+        ([-1.3008, 1.1309], torch.Size([1]))
     """
 
     dim = 1
@@ -281,17 +332,33 @@ def robot_arm() -> Quadratic:
 
 
 def rosenbrock(a: float = 1.0, b: float = 100.0) -> Rosenbrock:
-    """Rosenbrock's banana valley (see :class:`Rosenbrock`)."""
+    """Rosenbrock's banana valley (see :class:`Rosenbrock`).
+
+    Example:
+        >>> rosenbrock(a=2.0).minimizer  # (a, a^2)
+        tensor([2., 4.], dtype=torch.float64)
+    """
     return Rosenbrock(a, b)
 
 
 def saddle() -> Saddle:
-    """A saddle at the origin between minima at ``(0, +-1)`` (see :class:`Saddle`)."""
+    """A saddle at the origin between minima at ``(0, +-1)`` (see :class:`Saddle`).
+
+    Example:
+        >>> m = saddle().minimizer
+        >>> m.tolist(), saddle().value(m).item(), saddle().grad(m).tolist()
+        ([0.0, 1.0], -0.25, [0.0, 0.0])
+    """
     return Saddle()
 
 
 def double_well(tilt: float = 1.0) -> DoubleWell:
-    """A 1-D tilted double well (see :class:`DoubleWell`)."""
+    """A 1-D tilted double well (see :class:`DoubleWell`).
+
+    Example:
+        >>> round(double_well(tilt=-1.0).minimizer.item(), 4)  # tilt picks the well
+        1.3008
+    """
     return DoubleWell(tilt)
 
 

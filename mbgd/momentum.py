@@ -15,10 +15,10 @@ so the pair :math:`(e_k, e_{k-1})` is multiplied by a 2x2 matrix per step
 (:func:`characteristic_roots`) is the asymptotic rate (:func:`asymptotic_rate`).
 Gradient descent is the case :math:`\mu = 0`. This module gives those formulas, the
 classical tunings (:func:`gd_tuning`, :func:`polyak_tuning`,
-:func:`nesterov_tuning`), tools to measure a run (:func:`observed_rate`, :func:`steps_to_tolerance`), a strongly convex function on
-which heavy ball cycles (:func:`lessard_counterexample`) and the chapter's
-explorer (:func:`simulate_momentum`, :func:`explore_momentum`,
-:func:`standin_momentum`).
+:func:`nesterov_tuning`), tools to measure a run (:func:`observed_rate`,
+:func:`steps_to_tolerance`), a strongly convex function on which heavy ball
+cycles (:func:`lessard_counterexample`) and the chapter's explorer
+(:func:`simulate_momentum`, :func:`explore_momentum`, :func:`standin_momentum`).
 
 Book: ``chapters/adaptive/01_momentum`` (A1, A2).
 
@@ -231,11 +231,15 @@ def critical_momentum(lr: float, curvature: float) -> float:
 class Tuning:
     """Hyperparameters for a quadratic with spectrum ``[m, L]`` and their rate.
 
+    Returned by :func:`gd_tuning`, :func:`polyak_tuning` and
+    :func:`nesterov_tuning`.
+
     Attributes:
-        name: the method.
-        lr: step size.
-        momentum: momentum coefficient (``0`` for gradient descent).
-        rate: the per-step contraction factor of the error the theory gives.
+        name: the method, a ``str``.
+        lr: step size, a ``float``.
+        momentum: momentum coefficient, a ``float`` (``0`` for gradient descent).
+        rate: the per-step contraction factor of the error the theory gives, a
+            ``float``.
     """
 
     name: str
@@ -397,6 +401,17 @@ class LessardCounterexample(Landscape):
     ``[3.07, 3.46]`` falls into a cycle of period 3 instead of converging;
     Nesterov's method with :func:`nesterov_tuning` converges (its guarantee covers
     every strongly convex smooth function).
+
+    Values and gradients take points of shape ``(..., 1)`` and return shapes
+    ``(...)`` and ``(..., 1)``; :func:`lessard_counterexample` builds one.
+
+    Example:
+        >>> from mbgd.steps import heavy_ball
+        >>> from mbgd.trajectory import iterate
+        >>> f, t = LessardCounterexample(), polyak_tuning(1.0, 25.0)
+        >>> xs = iterate(heavy_ball(t.lr, t.momentum), f, (3.3,), 300)  # (301, 1)
+        >>> [round(v, 4) for v in xs[-6:, 0].tolist()]  # period 3, far from x* = 0
+        [-1.8024, 2.1159, 0.6465, -1.8024, 2.1159, 0.6465]
     """
 
     name = "Lessard's counterexample"
@@ -451,13 +466,15 @@ LR_TIMES_L = (0.2, 1.0, 1.8)
 class MomentumRun:
     r"""Heavy ball and gradient descent from the same start with the same step.
 
+    Returned by :func:`simulate_momentum`.
+
     Attributes:
-        landscape: its name; lr, momentum: the hyperparameters.
+        landscape: its name; lr, momentum: the hyperparameters (floats).
         heavy_ball, gd: iterates, shape ``(K + 1, 2)`` each (points after a
             divergence are ``nan``).
         heavy_ball_gap, gd_gap: :math:`f(x_k) - f^\star`, shape ``(K + 1,)``.
-        rate, gd_rate: asymptotic rates from :func:`asymptotic_rate` on a
-            quadratic, ``None`` elsewhere.
+        rate, gd_rate: asymptotic rates (floats) from :func:`asymptotic_rate`
+            on a quadratic, ``None`` elsewhere.
     """
 
     landscape: str
@@ -532,7 +549,25 @@ def _gap_limits(landscape: str) -> tuple[float, float]:
 
 
 class MomentumView:
-    """Contours with both paths (left) and both optimality gaps (right)."""
+    """Contours with both paths (left) and both optimality gaps (right).
+
+    The view of :func:`momentum_explorer`: it draws the landscape once, and
+    ``update(result)`` sets the two paths, the two gap curves, the caption (the
+    hyperparameters and, on a quadratic, both predicted rates) and the legends
+    from a :class:`MomentumRun` of this landscape; it returns those artists.
+
+    Args:
+        fig: a ``matplotlib.figure.Figure`` to draw into (two axes are added).
+        landscape: a name in ``LANDSCAPES``.
+
+    Example:
+        >>> from matplotlib.figure import Figure
+        >>> view = MomentumView(Figure(), "ill-conditioned")
+        >>> artists = view.update(simulate_momentum("ill-conditioned", 0.5, 1.0))
+        >>> print(view.caption.get_text())
+        lr = 0.04, momentum = 0.5
+        predicted rate: HB 0.911, GD 0.960
+    """
 
     def __init__(self, fig, landscape: str = "ill-conditioned"):
         f = get_landscape(landscape)
@@ -576,7 +611,20 @@ class MomentumView:
 
 
 def plot_momentum(result: MomentumRun, ax=None):
-    """Contours of the run's landscape with both paths; returns the ``Axes``."""
+    """Contours of the run's landscape with both paths; returns the ``Axes``.
+
+    Args:
+        result: a :class:`MomentumRun` from :func:`simulate_momentum` (paths of
+            shape ``(K + 1, 2)``).
+        ax: the ``Axes`` to draw on (``None``: a new figure).
+
+    Example:
+        >>> import matplotlib.pyplot as plt
+        >>> ax = plot_momentum(simulate_momentum("ill-conditioned", 0.5, 1.0))
+        >>> [line.get_label() for line in ax.lines]
+        ['minimum', 'GD', 'heavy ball']
+        >>> plt.close(ax.figure)
+    """
     check_type("result", result, MomentumRun, "a MomentumRun")
     ax = new_axes(ax)
     plot_landscape(get_landscape(result.landscape), ax)
@@ -588,7 +636,19 @@ def plot_momentum(result: MomentumRun, ax=None):
 
 
 def momentum_explorer() -> Explorer:
-    """The explorer: landscape x momentum x step size (as ``lr * L``)."""
+    """The explorer: landscape x momentum x step size (as ``lr * L``).
+
+    Returns:
+        An :class:`mbgd.explore.Explorer` of :func:`simulate_momentum` drawn by
+        :class:`MomentumView`.
+
+    Example:
+        >>> ex = momentum_explorer()
+        >>> ex.defaults()
+        {'landscape': 'ill-conditioned', 'momentum': 0.8, 'lr_times_L': 1.0}
+        >>> [len(c.values) for c in ex.controls]  # the stand-in has 2 x 5 x 3 frames
+        [2, 5, 3]
+    """
     return Explorer(
         simulate_momentum, MomentumView,
         [Control("landscape", ("ill-conditioned", "rosenbrock"),
@@ -605,10 +665,33 @@ def momentum_explorer() -> Explorer:
 
 
 def explore_momentum():
-    """Show the live explorer in a notebook (needs ipywidgets)."""
+    """Show the live explorer in a notebook (needs ipywidgets).
+
+    Returns:
+        An ``ipywidgets.VBox``: the image above a landscape menu and sliders for
+        the momentum and ``lr * L``; its ``controls`` dict and ``image`` attribute
+        drive it from code.
+
+    Example:
+        >>> box = explore_momentum()  # doctest: +SKIP
+        >>> box.controls["momentum"].value = 0.95  # doctest: +SKIP
+    """
     return momentum_explorer().widget()
 
 
 def standin_momentum(progress: bool | None = None):
-    """The static stand-in of :func:`explore_momentum` for the website."""
+    """The static stand-in of :func:`explore_momentum` for the website.
+
+    Args:
+        progress: show a progress bar (``None``: unless ``MBGD_PROGRESS=0``).
+
+    Returns:
+        A :class:`mbgd.explore.StandIn`: 30 pre-rendered frames (2 landscapes x 5
+        momenta x 3 step sizes) behind sliders, shown as HTML in a notebook.
+
+    Example:
+        >>> standin = standin_momentum(progress=False)  # doctest: +SKIP
+        >>> len(standin.frames)  # doctest: +SKIP
+        30
+    """
     return momentum_explorer().standin(progress=progress)

@@ -255,7 +255,23 @@ def _momentum_(bufs: list[Tensor], d: list[Tensor], momentum: float,
 
 
 def adagrad_init(param: Tensor, *, initial_accumulator_value: float = 0.0) -> State:
-    """Fresh :class:`Adagrad` state of ``param``: ``step`` and ``sum``."""
+    r"""Fresh :class:`Adagrad` state of ``param``: ``step`` and ``sum``.
+
+    Args:
+        param: the parameter, any shape ``S``.
+        initial_accumulator_value: :math:`s_0 \ge 0`, the start of every entry of
+            ``sum``.
+
+    Returns:
+        ``step``, a 0-d float tensor 0 on the CPU (float32, or float64 under a
+        float64 default dtype, as in torch), and ``sum`` (:math:`s`), shape
+        ``S``, filled with :math:`s_0`, on the device and dtype of ``param``.
+
+    Example:
+        >>> state = adagrad_init(torch.zeros(2, 3), initial_accumulator_value=0.5)
+        >>> {k: tuple(v.shape) for k, v in state.items()}, state["sum"].unique()
+        ({'step': (), 'sum': (2, 3)}, tensor([0.5000]))
+    """
     return {
         "step": _zero_step(),
         "sum": torch.full_like(param, initial_accumulator_value),
@@ -298,8 +314,25 @@ def _adagrad_multi(params: list[Tensor], grads: list[Tensor], states: list[State
 
 def rmsprop_init(param: Tensor, *, momentum: float = 0.0, centered: bool = False
                  ) -> State:
-    """Fresh :class:`RMSprop` state: ``step``, ``square_avg`` [, ``momentum_buffer``]
-    [, ``grad_avg``]."""
+    r"""Fresh :class:`RMSprop` state: ``step``, ``square_avg`` [, ``momentum_buffer``]
+    [, ``grad_avg``].
+
+    Args:
+        param: the parameter, any shape ``S``.
+        momentum: ``> 0`` adds ``momentum_buffer`` (:math:`b`).
+        centered: ``True`` adds ``grad_avg`` (:math:`\bar g`).
+
+    Returns:
+        ``step`` (0-d float tensor 0, on the CPU) and zeros of shape ``S`` for
+        ``square_avg`` (:math:`v`) and the optional buffers.
+
+    Example:
+        >>> state = rmsprop_init(torch.zeros(3), momentum=0.9, centered=True)
+        >>> {k: tuple(v.shape) for k, v in state.items()}
+        {'step': (), 'square_avg': (3,), 'momentum_buffer': (3,), 'grad_avg': (3,)}
+        >>> sorted(rmsprop_init(torch.zeros(3)))  # plain RMSprop
+        ['square_avg', 'step']
+    """
     state = {"step": _zero_step(), "square_avg": torch.zeros_like(param)}
     if momentum > 0:
         state["momentum_buffer"] = torch.zeros_like(param)
@@ -365,7 +398,20 @@ def _rmsprop_multi(params: list[Tensor], grads: list[Tensor], states: list[State
 
 
 def adadelta_init(param: Tensor) -> State:
-    """Fresh :class:`Adadelta` state: ``step``, ``square_avg`` and ``acc_delta``."""
+    r"""Fresh :class:`Adadelta` state: ``step``, ``square_avg`` and ``acc_delta``.
+
+    Args:
+        param: the parameter, any shape ``S``.
+
+    Returns:
+        ``step`` (0-d float tensor 0, on the CPU), and zeros of shape ``S`` for
+        ``square_avg`` (:math:`v`) and ``acc_delta`` (:math:`u`).
+
+    Example:
+        >>> state = adadelta_init(torch.zeros(2, 2))
+        >>> {k: tuple(v.shape) for k, v in state.items()}, state["step"].item()
+        ({'step': (), 'square_avg': (2, 2), 'acc_delta': (2, 2)}, 0.0)
+    """
     return {
         "step": _zero_step(),
         "square_avg": torch.zeros_like(param),
@@ -416,8 +462,22 @@ def _adadelta_multi(params: list[Tensor], grads: list[Tensor], states: list[Stat
 
 
 def adam_init(param: Tensor, *, amsgrad: bool = False) -> State:
-    """Fresh :class:`Adam` state: ``step``, ``exp_avg``, ``exp_avg_sq``
-    [, ``max_exp_avg_sq``]."""
+    r"""Fresh :class:`Adam` state: ``step``, ``exp_avg``, ``exp_avg_sq``
+    [, ``max_exp_avg_sq``].
+
+    Args:
+        param: the parameter, any shape ``S``.
+        amsgrad: ``True`` adds ``max_exp_avg_sq`` (:math:`\tilde v`).
+
+    Returns:
+        ``step`` (0-d float tensor 0, on the CPU), and zeros of shape ``S`` for
+        ``exp_avg`` (:math:`m`), ``exp_avg_sq`` (:math:`v`) and the optional one.
+
+    Example:
+        >>> state = adam_init(torch.zeros(4), amsgrad=True)
+        >>> {k: tuple(v.shape) for k, v in state.items()}
+        {'step': (), 'exp_avg': (4,), 'exp_avg_sq': (4,), 'max_exp_avg_sq': (4,)}
+    """
     state = {
         "step": _zero_step(),
         "exp_avg": torch.zeros_like(param),

@@ -9,6 +9,8 @@ creates widgets, reads globals, changes ``rcParams`` or calls ``plt.show()``.
 >>> ax = plot_landscape(robot_arm())
 >>> ax.get_xlabel()
 '$x_1$'
+>>> import matplotlib.pyplot as plt
+>>> plt.close(ax.figure)
 """
 
 from __future__ import annotations
@@ -25,7 +27,17 @@ __all__ = ["landscape_grid", "plot_landscape", "plot_path", "plot_values", "new_
 
 
 def new_axes(ax=None, figsize=(5.0, 4.0)):
-    """Return ``ax``, or the axes of a new figure when ``ax`` is ``None``."""
+    """Return ``ax``, or the axes of a new figure when ``ax`` is ``None``.
+
+    ``figsize`` is ``(width, height)`` in inches, used only for a new figure.
+
+    Example:
+        >>> import matplotlib.pyplot as plt
+        >>> ax = new_axes(figsize=(2.0, 1.0))
+        >>> ax.figure.get_size_inches().tolist(), new_axes(ax) is ax
+        ([2.0, 1.0], True)
+        >>> plt.close(ax.figure)
+    """
     if ax is not None:
         return ax
     import matplotlib.pyplot as plt
@@ -47,7 +59,15 @@ def landscape_grid(f: Landscape, bounds=None, n: int = 160):
     """Values of a 2-D landscape on an ``n x n`` grid: ``(X, Y, Z)``, each ``(n, n)``.
 
     Results are cached per landscape object, window and resolution, so redrawing
-    an explorer never re-evaluates the grid.
+    an explorer never re-evaluates the grid. ``bounds`` is
+    ``((x_lo, x_hi), (y_lo, y_hi))`` (default: ``f.bounds``); ``X`` varies along
+    columns and ``Y`` along rows (``"xy"`` indexing), as ``contour`` expects.
+
+    Example:
+        >>> from mbgd.landscapes import robot_arm
+        >>> X, Y, Z = landscape_grid(robot_arm(), n=3)  # window (-2, 10) x (-11, 3)
+        >>> X[0].tolist(), Y[:, 0].tolist(), Z.shape, float(Z[1, 1])  # C(4, -4)
+        ([-2.0, 4.0, 10.0], [-11.0, -4.0, 3.0], (3, 3), -21.0)
     """
     check_type("f", f, Landscape, "a landscape from mbgd.landscapes")
     if f.dim != 2:
@@ -62,7 +82,15 @@ def plot_landscape(f: Landscape, ax=None, *, bounds=None, levels: int = 25,
     """Filled contours of a 2-D landscape, with levels spaced for its range.
 
     Levels are quantiles of the values on the grid, so steep and flat regions both
-    get contour lines. The known minimiser is marked with a star.
+    get contour lines. The known minimiser is marked with a star. ``n`` is the
+    grid's resolution (see :func:`landscape_grid`).
+
+    Example:
+        >>> from matplotlib.figure import Figure
+        >>> from mbgd.landscapes import robot_arm
+        >>> ax = plot_landscape(robot_arm(), Figure().add_subplot(), n=20)
+        >>> ax.get_title(), len(ax.lines), [float(v) for v in ax.get_xlim()]
+        ('robot arm', 1, [-2.0, 10.0])
     """
     import numpy as np
 
@@ -84,7 +112,20 @@ def plot_landscape(f: Landscape, ax=None, *, bounds=None, levels: int = 25,
 
 
 def plot_path(path: Trajectory, ax=None, *, label: str | None = None, **style):
-    """Draw a 2-D trajectory as points joined by lines; returns the ``Axes``."""
+    """Draw a 2-D trajectory as points joined by lines; returns the ``Axes``.
+
+    ``style`` keywords go to ``ax.plot``; the label defaults to the rule's name.
+
+    Example:
+        >>> from matplotlib.figure import Figure
+        >>> from mbgd.landscapes import robot_arm
+        >>> from mbgd.trajectory import run
+        >>> from mbgd.steps import gd
+        >>> ax = plot_path(run(gd(0.1), robot_arm(), (1.0, 1.0), steps=3),
+        ...                Figure().add_subplot())
+        >>> ax.lines[0].get_label(), len(ax.lines[0].get_xdata())  # K + 1 points
+        ('GD (lr=0.1)', 4)
+    """
     check_type("path", path, Trajectory, "a Trajectory from mbgd.trajectory.run")
     ax = new_axes(ax)
     pts = path.points.numpy()
@@ -96,7 +137,21 @@ def plot_path(path: Trajectory, ax=None, *, label: str | None = None, **style):
 
 def plot_values(path: Trajectory, ax=None, *, minimum: float | None = None,
                 label: str | None = None, **style):
-    """Plot ``f(x_k) - minimum`` against the step ``k`` on a log scale."""
+    """Plot ``f(x_k) - minimum`` against the step ``k`` on a log scale.
+
+    ``minimum`` is :math:`f^*` (``None``: plot ``f(x_k)`` itself); ``style``
+    keywords go to ``ax.semilogy``. Returns the ``Axes``.
+
+    Example:
+        >>> from matplotlib.figure import Figure
+        >>> from mbgd.landscapes import robot_arm
+        >>> from mbgd.trajectory import run
+        >>> from mbgd.steps import gd
+        >>> path = run(gd(0.1), robot_arm(), (1.0, 1.0), steps=3)
+        >>> ax = plot_values(path, Figure().add_subplot(), minimum=-31.0)
+        >>> ax.get_yscale(), ax.get_ylabel(), len(ax.lines[0].get_ydata())
+        ('log', '$f(x_k) - f^*$', 4)
+    """
     check_type("path", path, Trajectory, "a Trajectory from mbgd.trajectory.run")
     ax = new_axes(ax)
     gap = path.values - (0.0 if minimum is None else minimum)

@@ -132,8 +132,11 @@ def _fresh(optimizer: str, x: Tensor, options: dict) -> tuple[Callable, State, d
 class Replay:
     """The points and states of an optimizer fed a fixed gradient sequence.
 
+    Returned by :func:`replay` and :func:`simulate_parabola`.
+
     Attributes:
-        optimizer: its name in :data:`UPDATES`; options: its hyperparameters.
+        optimizer: its name in :data:`UPDATES`; options: its hyperparameters
+            (a ``dict``).
         points: :math:`x_0, \\dots, x_T`, shape ``(T + 1, *shape)``.
         grads: the gradients fed, :math:`g_1, \\dots, g_T`, shape ``(T, *shape)``.
         state: every state entry of the shape of ``x`` after each step (torch's
@@ -245,9 +248,12 @@ def _record(optimizer: str, options: dict, x: Tensor, steps: int,
 class SparseRun:
     """Online least squares with a frequent and a rare feature (many runs).
 
+    Returned by :func:`simulate_sparse` (tensors on the CPU).
+
     Attributes:
         optimizer, lr: the method (``"sgd"`` or ``"adagrad"``) and its rate.
-        p: how often the rare feature is non-zero; noise: the label noise.
+        p: how often the rare feature is non-zero; noise: the label noise
+            (floats).
         error: :math:`w_{k,i} - w^\\star_i` averaged over the runs, for the
             frequent (``i = 0``) and the rare (``i = 1``) weight, shape
             ``(T + 1, 2)``.
@@ -443,9 +449,11 @@ class OnlineRun:
     """A run of Adam (or AMSGrad) on :func:`reddi_gradients`, projected on
     ``[-1, 1]``.
 
+    Returned by :func:`simulate_reddi` (tensors float64, on the CPU).
+
     Attributes:
-        C, scale, lr, beta2, amsgrad: the problem and the hyperparameters
-            (:math:`\\beta_1 = 0`).
+        C, scale, lr, beta2: the problem and the hyperparameters, floats
+            (:math:`\\beta_1 = 0`); amsgrad: a ``bool``.
         points: :math:`x_1, \\dots, x_{T+1}` (:math:`x_t` is where :math:`f_t` is
             evaluated), shape ``(T + 1,)``.
         regret: :math:`R_t = \\sum_{s \\le t} f_s(x_s) - \\min_{x \\in [-1, 1]}
@@ -550,9 +558,20 @@ class LeastSquares:
     """A synthetic least-squares problem :math:`\\min_w \\frac{1}{2n}\\lVert Xw -
     y\\rVert^2`.
 
+    Built by :func:`least_squares`; :func:`sweep_lrs` trains on it.
+
     Attributes:
         X: features, shape ``(n, d)``; y: labels, shape ``(n,)``.
-        w_ls: the least-squares solution, shape ``(d,)``; loss_ls: its loss.
+        w_ls: the least-squares solution, shape ``(d,)``; loss_ls: its loss, a
+            ``float``.
+
+    Example:
+        >>> p = least_squares(64, 2, device="cpu")
+        >>> p.X.shape, p.loss(torch.zeros(3, 2, dtype=torch.float64)).shape
+        (torch.Size([64, 2]), torch.Size([3]))
+        >>> r = p.X @ p.w_ls - p.y  # normal equations: X^T (X w_ls - y) = 0
+        >>> bool((p.X.T @ r).abs().max() < 1e-12)
+        True
     """
 
     X: Tensor
@@ -606,8 +625,10 @@ def least_squares(n: int = 512, d: int = 10, *, scales: Sequence[float] | None =
 class Sweep:
     """Final excess losses of one optimizer over a grid of learning rates.
 
+    Returned by :func:`sweep_lrs` (tensors float64, on the CPU).
+
     Attributes:
-        optimizer: its name; options: its other hyperparameters.
+        optimizer: its name; options: its other hyperparameters (a ``dict``).
         lrs: the learning rates, shape ``(m,)``.
         excess: :math:`(F(w_K) - F^\\star)/(F(w_0) - F^\\star)` for each rate,
             shape ``(m,)`` (``nan`` or ``inf`` where the run diverged).
@@ -685,7 +706,8 @@ def sweep_lrs(problem: LeastSquares, optimizer: str = "adam",
 class Interpolation:
     """Gradient descent and Adam on under-determined least squares, from zero.
 
-    Each attribute but ``prior`` has shape ``(runs,)``: ``norm_*`` are
+    Returned by :func:`simulate_interpolation` (on the CPU). ``prior`` is the
+    prior's name; each other attribute has shape ``(runs,)``: ``norm_*`` are
     :math:`\\lVert w\\rVert` and ``test_*`` the test errors
     :math:`\\lVert w - w^\\star\\rVert^2` (the expected squared error on a
     fresh example :math:`x \\sim N(0, I)`) of the minimum-norm interpolant
@@ -791,7 +813,21 @@ def _apply(A: Tensor, w: Tensor) -> Tensor:
 
 @dataclass(frozen=True)
 class RaceSetup:
-    """Where a race starts, how long it runs and the reference learning rates."""
+    """Where a race starts, how long it runs and the reference learning rates.
+
+    The values of :data:`RACE`, one per landscape.
+
+    Attributes:
+        start: the start point, 2 floats.
+        steps: the number of steps of every racer.
+        lrs: each racer's reference learning rate (keys ``"GD"``,
+            ``"momentum"``, ``"Adam"``); :func:`simulate_race` multiplies it.
+
+    Example:
+        >>> setup = RACE["ill-conditioned"]
+        >>> setup.start, setup.steps, setup.lrs["GD"]  # lr = 1/L with L = 25
+        ((-1.6, 1.8), 100, 0.04)
+    """
 
     start: tuple[float, float]
     steps: int
@@ -833,6 +869,8 @@ def _racer(name: str, lr: float) -> StepRule:
 @dataclass(frozen=True)
 class RaceResult:
     """Three optimizers from the same start on one landscape.
+
+    Returned by :func:`simulate_race`.
 
     Attributes:
         landscape: its name in :data:`RACE`.
@@ -892,7 +930,24 @@ def _gap_limits(landscape: str) -> tuple[float, float]:
 
 
 class RaceView:
-    """Contours with the three paths (left) and their optimality gaps (right)."""
+    """Contours with the three paths (left) and their optimality gaps (right).
+
+    The view of :func:`race_explorer`: it draws the landscape once, and
+    ``update(result)`` sets the three paths, the three gap curves and the caption
+    (the rates and final gaps) from a :class:`RaceResult` of this landscape; it
+    returns those seven artists.
+
+    Args:
+        fig: a ``matplotlib.figure.Figure`` to draw into (two axes are added).
+        landscape: a name in :data:`RACE`.
+
+    Example:
+        >>> from matplotlib.figure import Figure
+        >>> view = RaceView(Figure(), "robot arm")
+        >>> artists = view.update(simulate_race("robot arm"))
+        >>> print(view.caption.get_text().splitlines()[0])
+        lr (GD / momentum / Adam): 0.1 / 0.02 / 0.2
+    """
 
     def __init__(self, fig, landscape: str = "rotated"):
         f = get_landscape(landscape)
@@ -932,10 +987,18 @@ class RaceView:
 def plot_race(result: RaceResult, ax=None):
     """Contours of the race's landscape with the three paths; returns the ``Axes``.
 
+    Args:
+        result: a :class:`RaceResult` from :func:`simulate_race` (paths of shape
+            ``(K + 1, 2)``).
+        ax: the ``Axes`` to draw on (``None``: a new figure).
+
     >>> import matplotlib
     >>> matplotlib.use("Agg")
-    >>> plot_race(simulate_race("saddle")).get_title()
-    'saddle'
+    >>> import matplotlib.pyplot as plt
+    >>> ax = plot_race(simulate_race("saddle"))
+    >>> ax.get_title(), [line.get_label() for line in ax.lines][1:]
+    ('saddle', ['GD (lr 0.1)', 'momentum (lr 0.02)', 'Adam (lr 0.05)'])
+    >>> plt.close(ax.figure)
     """
     check_type("result", result, RaceResult, "a RaceResult")
     ax = new_axes(ax)
@@ -949,7 +1012,19 @@ def plot_race(result: RaceResult, ax=None):
 
 
 def race_explorer() -> Explorer:
-    """The explorer: landscape x one learning-rate multiplier per racer."""
+    """The explorer: landscape x one learning-rate multiplier per racer.
+
+    Returns:
+        An :class:`mbgd.explore.Explorer` of :func:`simulate_race` drawn by
+        :class:`RaceView`.
+
+    Example:
+        >>> ex = race_explorer()
+        >>> ex.defaults()
+        {'landscape': 'rotated', 'gd': 1.0, 'momentum': 1.0, 'adam': 1.0}
+        >>> [len(c.values) for c in ex.controls]  # the stand-in has 3 x 2 x 2 x 2
+        [3, 2, 2, 2]
+    """
     def rate(name, label):
         return Control(name, MULTIPLIERS, label=label, default=MULTIPLIERS[0],
                        live_values=LIVE_MULTIPLIERS, fmt="x{:g}")
@@ -966,10 +1041,33 @@ def race_explorer() -> Explorer:
 
 
 def explore_race():
-    """Show the live race in a notebook (needs ipywidgets)."""
+    """Show the live race in a notebook (needs ipywidgets).
+
+    Returns:
+        An ``ipywidgets.VBox``: the image above a landscape menu and one slider
+        per racer (its rate as a multiple of the reference); its ``controls``
+        dict and ``image`` attribute drive it from code.
+
+    Example:
+        >>> box = explore_race()  # doctest: +SKIP
+        >>> box.controls["adam"].value = 3.0  # doctest: +SKIP
+    """
     return race_explorer().widget()
 
 
 def standin_race(progress: bool | None = None):
-    """The static stand-in of :func:`explore_race` for the website."""
+    """The static stand-in of :func:`explore_race` for the website.
+
+    Args:
+        progress: show a progress bar (``None``: unless ``MBGD_PROGRESS=0``).
+
+    Returns:
+        A :class:`mbgd.explore.StandIn`: 24 pre-rendered frames (3 landscapes x
+        2 rates for each of the 3 racers) behind sliders, shown as HTML.
+
+    Example:
+        >>> standin = standin_race(progress=False)  # doctest: +SKIP
+        >>> len(standin.frames)  # doctest: +SKIP
+        24
+    """
     return race_explorer().standin(progress=progress)

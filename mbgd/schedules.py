@@ -168,6 +168,17 @@ class Schedule:
     schedule with an int gives a float, :meth:`values` a tensor of the first
     ``steps`` rates. The rate of step ``t`` is the one the ``t``-th update uses
     (counted from 0, as ``torch.optim.lr_scheduler`` counts ``last_epoch``).
+
+    Write your own schedule by subclassing and defining :meth:`rate`, elementwise
+    on a float64 tensor ``t`` of any shape (then it also works inside
+    :class:`LinearWarmup` and :func:`plot_schedules`).
+
+    Example:
+        >>> class Halving(Schedule):  # eta_t = 0.8 / 2**t
+        ...     def rate(self, t):
+        ...         return 0.8 * 0.5 ** t
+        >>> Halving()(2), Halving().values(4, device="cpu").tolist()
+        (0.2, [0.8, 0.4, 0.2, 0.1])
     """
 
     def rate(self, t: Tensor) -> Tensor:
@@ -348,8 +359,11 @@ def plot_schedules(schedules: Mapping[str, Schedule], steps: int, ax=None):
 
     >>> import matplotlib
     >>> matplotlib.use("Agg")
-    >>> plot_schedules({"constant": Constant(0.1)}, 10).get_ylabel()
-    'learning rate'
+    >>> import matplotlib.pyplot as plt
+    >>> ax = plot_schedules({"flat": Constant(0.1), "step": StepDecay(0.1, 5)}, 10)
+    >>> len(ax.lines), ax.get_ylabel(), round(ax.lines[1].get_ydata()[-1].item(), 4)
+    (2, 'learning rate', 0.01)
+    >>> plt.close(ax.figure)
     """
     check_type("schedules", schedules, Mapping, "a mapping name -> Schedule")
     steps = check_int("steps", steps, low=1)
@@ -455,6 +469,9 @@ def second_moment(lrs: Tensor, *, curvature: float, noise_std: float,
 @dataclass(frozen=True)
 class NoisyQuadratic:
     """What :func:`simulate_noisy_quadratic` returns (float64 tensors).
+
+    Returned by :func:`simulate_noisy_quadratic`; you receive one, you do not
+    build one. ``K`` is the number of schedules and ``chains`` the number of runs.
 
     Attributes:
         lrs: the schedules, shape ``(K, steps)``.
@@ -618,6 +635,9 @@ class LinearRNN(nn.Module):
 @dataclass(frozen=True)
 class RNNGradients:
     """What :func:`rnn_gradient_norms` returns.
+
+    Returned by :func:`rnn_gradient_norms`; you receive one, you do not build one.
+    ``L`` is the number of ``lengths`` asked for; the norms are float64 on the CPU.
 
     Attributes:
         lengths: the sequence lengths ``T``, int64, shape ``(L,)``.
@@ -859,6 +879,9 @@ def svm_subgradient(w: Tensor, X: Tensor, y: Tensor, lam: float, *,
 class Pegasos:
     """What :func:`pegasos` returns (float64 tensors on the CPU).
 
+    Returned by :func:`pegasos`; you receive one, you do not build one. ``T`` is
+    ``steps`` and ``d`` the number of features.
+
     Attributes:
         weights: the iterates :math:`w_0, \\dots, w_T`, shape ``(T + 1, d)``.
         average: :math:`\\bar w_t = \\frac1t\\sum_{s=0}^{t-1} w_s`, the mean of
@@ -943,10 +966,15 @@ def pegasos(X: Tensor, y: Tensor, *, lam: float, steps: int, batch_size: int,
 class SVMOptimum:
     """What :func:`svm_optimum` returns.
 
+    Returned by :func:`svm_optimum`; you receive one, you do not build one.
+
     Attributes:
-        weight: the primal solution :math:`w(\\alpha)`, shape ``(d,)``.
-        primal: :math:`F(w(\\alpha))`, an upper bound on :math:`F^\\star`.
-        dual: :math:`D(\\alpha)`, a lower bound on :math:`F^\\star`.
+        weight: the primal solution :math:`w(\\alpha)`, float64 on the CPU, shape
+            ``(d,)``.
+        primal: :math:`F(w(\\alpha))`, a float, an upper bound on
+            :math:`F^\\star`.
+        dual: :math:`D(\\alpha)`, a float, a lower bound on :math:`F^\\star`;
+            ``primal - dual >= 0`` bounds the error of both.
     """
 
     weight: Tensor

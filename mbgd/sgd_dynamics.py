@@ -106,6 +106,18 @@ class Chains:
         steps: the recorded step numbers, shape ``(R,)``, increasing, int64.
         lr: the learning rate.
         landscape: the landscape's name.
+
+    Returned by :func:`sgd_chains` and :func:`linreg_sgd_chains`; its methods
+    summarise the ensemble at every record.
+
+    Example:
+        >>> pts = torch.tensor([[0.0, 0.0, 0.0, 0.0], [0.5, -1.5, 0.2, -0.3],
+        ...                     [1.0, -0.5, 0.4, 0.6]], dtype=torch.float64)
+        >>> ens = Chains(pts[..., None], steps=torch.tensor([0, 10, 20]), lr=0.1)
+        >>> ens.final.shape, ens.fraction(lo=0.0).tolist()  # (C, d); share x >= 0
+        (torch.Size([4, 1]), [1.0, 0.5, 0.75])
+        >>> ens.first_exit(1.0).tolist()  # first recorded step with |x| >= 1
+        [20, 10, -1, -1]
     """
 
     points: Tensor
@@ -160,6 +172,15 @@ class Law:
         probs: probability of each cell at each record, ``(R, n)``; rows sum to 1.
         steps: the recorded step numbers, ``(R,)`` (``(0,)`` for a law without
             time, such as :func:`gibbs`).
+
+    Returned by :func:`propagate_law` and :func:`gibbs`.
+
+    Example:
+        >>> law = Law(grid=torch.linspace(-1.0, 1.0, 5, dtype=torch.float64),
+        ...           probs=torch.tensor([[0.0, 0.25, 0.5, 0.25, 0.0]],
+        ...                              dtype=torch.float64), steps=torch.tensor([0]))
+        >>> law.spacing, law.density.tolist(), law.fraction(lo=0.0).tolist()
+        (0.5, [[0.0, 0.5, 1.0, 0.5, 0.0]], [0.75])
     """
 
     grid: Tensor
@@ -888,9 +909,21 @@ class SharpFlat(Landscape):
     :math:`f' = w q_s' + (1-w) q_f'` and
     :math:`f'' = w\lambda_s + (1-w)\lambda_f - w(1-w)(q_s'-q_f')^2/\tau`.
 
+    Points are ``(..., 1)``: ``value`` gives ``(...)``, ``grad`` ``(..., 1)`` and
+    ``hessian`` ``(..., 1, 1)``. Also built by :func:`sharp_flat`.
+
     Attributes:
-        local_minima: ``(a, c)``; barrier: the local maximum between them;
-        minimizer: the deeper of the two (they differ by far less than 1e-15).
+        local_minima: ``(a, c)``, ``(2,)``; barrier: the local maximum between
+        them, a float; minimizer: the deeper of the two, ``(1,)`` (their values
+        differ by far less than 1e-15).
+
+    Example:
+        >>> f = SharpFlat(sharp=16.0, flat=1.0, a=-1.0, c=1.0)
+        >>> x = torch.tensor([[-0.5], [0.0], [0.5]], dtype=torch.float64)
+        >>> f.value(x).round(decimals=4).tolist()  # the flat parabola (x - 1)^2 / 2
+        [1.125, 0.5, 0.125]
+        >>> round(f.barrier, 4)  # the parabolas cross at -0.6
+        -0.5912
     """
 
     dim = 1
@@ -941,8 +974,13 @@ class SharpFlat(Landscape):
 
 def sharp_flat(sharp: float = 16.0, flat: float = 1.0, a: float = -1.0, c: float = 1.0,
                smoothing: float = 0.05) -> SharpFlat:
-    """A sharp well at ``a`` and a flat well at ``c`` of equal depth (see
+    r"""A sharp well at ``a`` and a flat well at ``c`` of equal depth (see
     :class:`SharpFlat`).
+
+    Args:
+        sharp, flat: the curvatures :math:`\lambda_s, \lambda_f > 0`.
+        a, c: the two minima, ``a < c``.
+        smoothing: :math:`\tau > 0`, the rounding of the kink at the barrier.
 
     >>> f = sharp_flat()
     >>> round(f.barrier, 4), f.hessian(f.local_minima[:, None])[:, 0, 0].tolist()
@@ -1010,7 +1048,10 @@ STEADY_STEPS = 120
 
 @dataclass(frozen=True)
 class SteadyState:
-    """Result of :func:`simulate_steady_state`.
+    """What :func:`simulate_steady_state` computed (tensors on the CPU).
+
+    Returned by :func:`simulate_steady_state`; drawn by :func:`plot_steady_state`
+    and :class:`SteadyStateView`.
 
     Attributes:
         points: the chains after the last step, ``(C, 2)``.
@@ -1074,7 +1115,23 @@ def simulate_steady_state(lr: float = 0.2, batch_size: int = 4,
 
 
 def plot_steady_state(result: SteadyState, ax=None):
-    """The cloud of chains with its predicted 2-sigma ellipse; returns the ``Axes``."""
+    """The cloud of chains with its predicted 2-sigma ellipse; returns the ``Axes``.
+
+    Draws over the contours of :func:`steady_bowl` the final points of the
+    chains and :func:`covariance_ellipse` of the stationary covariance (scale 2:
+    it should hold about 86% of the chains once they have settled).
+
+    Args:
+        result: a :class:`SteadyState`.
+        ax: matplotlib ``Axes`` to draw into (``None``: a new figure).
+
+    Example:
+        >>> import matplotlib.pyplot as plt
+        >>> ax = plot_steady_state(simulate_steady_state(steps=20, chains=100))
+        >>> [line.get_label() for line in ax.lines]
+        ['chains', 'predicted 2-sigma']
+        >>> plt.close(ax.figure)
+    """
     from .plotting import new_axes, plot_landscape
 
     check_type("result", result, SteadyState, "a SteadyState")
@@ -1092,7 +1149,24 @@ def plot_steady_state(result: SteadyState, ax=None):
 
 class SteadyStateView:
     """Left: the cloud and the predicted ellipse. Right: E|x_k|^2, measured and
-    predicted, on a log scale."""
+    predicted, on a log scale.
+
+    The view of :func:`steady_state_explorer`: ``SteadyStateView(fig, steps)``
+    draws the fixed parts into a matplotlib figure (the left title assumes
+    :data:`STEADY_CHAINS` chains); ``update(result)`` sets the cloud, the ellipse,
+    both curves of a :class:`SteadyState` and the caption, and returns the 5
+    changed artists.
+
+    Example:
+        >>> import matplotlib.pyplot as plt
+        >>> fig = plt.figure()
+        >>> view = SteadyStateView(fig, steps=60)
+        >>> len(view.update(simulate_steady_state(steps=60, chains=100)))
+        5
+        >>> view.caption.get_text()  # trace of the stationary covariance
+        'steady state: predicted 0.0382, last 20 steps 0.0391'
+        >>> plt.close(fig)
+    """
 
     def __init__(self, fig, steps: int = STEADY_STEPS):
         from .plotting import plot_landscape
@@ -1136,7 +1210,20 @@ class SteadyStateView:
 
 
 def steady_state_explorer() -> Explorer:
-    """The explorer: learning rate x batch size x shape of the gradient noise."""
+    """The explorer: learning rate x batch size x shape of the gradient noise.
+
+    Returns:
+        an :class:`mbgd.explore.Explorer` of :func:`simulate_steady_state` and
+        :class:`SteadyStateView`, with the controls ``lr``, ``batch_size`` and
+        ``noise`` (the keys of :data:`NOISES`).
+
+    Example:
+        >>> ex = steady_state_explorer()
+        >>> [(c.name, len(c.values)) for c in ex.controls]  # 3 x 3 x 3 frames
+        [('lr', 3), ('batch_size', 3), ('noise', 3)]
+        >>> ex.defaults()
+        {'lr': 0.2, 'batch_size': 4, 'noise': 'isotropic'}
+    """
     return Explorer(
         simulate_steady_state, SteadyStateView,
         [Control("lr", (0.05, 0.2, 0.45), label="learning rate", default=0.2,
@@ -1151,10 +1238,38 @@ def steady_state_explorer() -> Explorer:
 
 
 def explore_steady_state():
-    """Show the live explorer in a notebook (needs ipywidgets)."""
+    """Show the live explorer in a notebook (needs ipywidgets).
+
+    Returns:
+        an ``ipywidgets.VBox`` (see :meth:`mbgd.explore.Explorer.widget`): the
+        rendered image above sliders for the learning rate and the batch size and
+        a menu for the noise; its ``controls`` dict allows driving it from code.
+
+    Example:
+        >>> box = explore_steady_state()  # doctest: +SKIP
+        >>> sorted(box.controls)  # doctest: +SKIP
+        ['batch_size', 'lr', 'noise']
+    """
     return steady_state_explorer().widget()
 
 
 def standin_steady_state(progress: bool | None = None):
-    """The static stand-in of :func:`explore_steady_state` for the website."""
+    """The static stand-in of :func:`explore_steady_state` for the website.
+
+    Args:
+        progress: show a progress bar while pre-rendering (``None``: as the
+            ``MBGD_PROGRESS`` environment variable says, see
+            :func:`mbgd.progress.progress_enabled`).
+
+    Returns:
+        an :class:`mbgd.explore.StandIn` with one pre-rendered frame per
+        combination of the controls (3 learning rates x 3 batch sizes x 3
+        noises); it displays as self-contained HTML. It takes a second or two to
+        build.
+
+    Example:
+        >>> page = standin_steady_state(progress=False)  # doctest: +SKIP
+        >>> len(page.frames)  # doctest: +SKIP
+        27
+    """
     return steady_state_explorer().standin(progress=progress)

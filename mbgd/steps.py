@@ -38,7 +38,18 @@ __all__ = [
 
 
 class StepRule:
-    """Base class of step rules (see the module docstring for the protocol)."""
+    """Base class of step rules (see the module docstring for the protocol).
+
+    ``init(x)`` takes the start point, shape ``(d,)``, and returns the state;
+    ``step(f, x, state)`` returns the next point, shape ``(d,)``, and the next state.
+
+    Example:
+        >>> from mbgd.landscapes import robot_arm
+        >>> rule, x = gd(0.1), torch.zeros(2, dtype=torch.float64)
+        >>> x1, state = rule.step(robot_arm(), x, rule.init(x))  # grad f(0) = -b
+        >>> [round(v, 4) for v in x1.tolist()], state.lr.item()
+        ([1.2, -0.2], 0.1)
+    """
 
     name = "rule"
 
@@ -58,7 +69,13 @@ class StepRule:
 
 
 class GDState(NamedTuple):
-    lr: Tensor  # the step size used (constant for plain GD), scalar
+    """State of :class:`GD`, returned by its ``init`` and ``step``.
+
+    Attributes:
+        lr: the step size used (constant for plain GD), scalar tensor.
+    """
+
+    lr: Tensor
 
 
 class GD(StepRule):
@@ -66,6 +83,14 @@ class GD(StepRule):
 
     On a function whose Hessian eigenvalues lie in ``[0, L]`` it is stable for
     :math:`0 < \alpha < 2/L`.
+
+    Args:
+        lr: step size :math:`\alpha > 0`.
+
+    Example:
+        >>> from mbgd.landscapes import quadratic
+        >>> GD(0.1).stable_lr(quadratic((10.0, 1.0)))  # 2 / L with L = 10
+        0.2
     """
 
     def __init__(self, lr: float):
@@ -83,13 +108,31 @@ class GD(StepRule):
 
 
 def gd(lr: float) -> GD:
-    """Fixed-step gradient descent (see :class:`GD`)."""
+    r"""Fixed-step gradient descent (see :class:`GD`).
+
+    Example:
+        One step is :math:`x - \alpha A x` on the bowl ``A = diag(10, 1)``; with
+        :math:`\alpha = 1/10` the steep coordinate lands on 0 at once.
+
+        >>> from mbgd.landscapes import quadratic
+        >>> rule, x = gd(lr=0.1), torch.tensor([1.0, 1.0], dtype=torch.float64)
+        >>> rule.step(quadratic((10.0, 1.0)), x, rule.init(x))[0].tolist()
+        [0.0, 0.9]
+    """
     return GD(lr)
 
 
 class BacktrackingState(NamedTuple):
-    lr: Tensor  # the step size accepted at this step, scalar
-    trials: Tensor  # how many step sizes were tried (function evaluations), scalar
+    """State of :class:`Backtracking`, returned by its ``init`` and ``step``.
+
+    Attributes:
+        lr: the step size accepted at this step, scalar tensor (0 after ``init``).
+        trials: how many step sizes were tried (function evaluations), scalar
+            tensor (0 after ``init``).
+    """
+
+    lr: Tensor
+    trials: Tensor
 
 
 class Backtracking(StepRule):
@@ -111,6 +154,16 @@ class Backtracking(StepRule):
 
     ``Trajectory.log["trials"]`` counts the function evaluations of the search at
     each step (one per trial step size; the gradient is computed once).
+
+    Example:
+        On ``diag(10, 1)`` every accepted step is at least
+        :math:`2\beta(1 - c)/L \approx 0.1`:
+
+        >>> from mbgd.landscapes import quadratic
+        >>> from mbgd.trajectory import run
+        >>> path = run(Backtracking(), quadratic((10.0, 1.0)), (1.0, 1.0), steps=5)
+        >>> path.log["lr"].tolist(), path.log["trials"].tolist()
+        ([0.125, 0.125, 0.25, 0.25, 0.125], [4.0, 4.0, 3.0, 3.0, 4.0])
     """
 
     def __init__(self, lr0: float = 1.0, shrink: float = 0.5, c: float = 1e-4,
@@ -138,7 +191,18 @@ class Backtracking(StepRule):
 
 def backtracking(lr0: float = 1.0, shrink: float = 0.5, c: float = 1e-4,
                  max_trials: int = 60) -> Backtracking:
-    """Gradient descent with Armijo backtracking (see :class:`Backtracking`)."""
+    """Gradient descent with Armijo backtracking (see :class:`Backtracking`).
+
+    Example:
+        From ``(1, 1)`` on ``diag(10, 1)`` the trials ``t = 1, 1/2, 1/4`` fail the
+        Armijo test and ``t = 1/8`` passes: the step is ``x - g / 8``, ``g = (10, 1)``.
+
+        >>> from mbgd.landscapes import quadratic
+        >>> rule, x = backtracking(), torch.tensor([1.0, 1.0], dtype=torch.float64)
+        >>> x1, state = rule.step(quadratic((10.0, 1.0)), x, rule.init(x))
+        >>> x1.tolist(), state.lr.item(), state.trials.item()
+        ([-0.25, 0.875], 0.125, 4.0)
+    """
     return Backtracking(lr0, shrink, c, max_trials)
 
 
@@ -167,7 +231,14 @@ def _check_momentum(lr: float, momentum: float) -> tuple[float, float]:
 
 
 class VelocityState(NamedTuple):
-    velocity: Tensor  # v_k, shape (d,)
+    """State of :class:`HeavyBall` and :class:`Nesterov`, returned by their ``init``
+    (zeros) and ``step``.
+
+    Attributes:
+        velocity: :math:`v_k`, shape ``(d,)``.
+    """
+
+    velocity: Tensor
 
 
 class HeavyBall(StepRule):
@@ -211,12 +282,32 @@ class HeavyBall(StepRule):
 
 
 def heavy_ball(lr: float, momentum: float) -> HeavyBall:
-    """Heavy ball in velocity form (see :class:`HeavyBall`)."""
+    r"""Heavy ball in velocity form (see :class:`HeavyBall`).
+
+    Example:
+        With velocity ``v = (1, 0)`` on ``diag(10, 1)`` at ``x = (1, 1)``:
+        :math:`v' = \mu v - \alpha A x = (-0.5, -0.1)` and :math:`x' = x + v'`.
+
+        >>> from mbgd.landscapes import quadratic
+        >>> rule = heavy_ball(0.1, momentum=0.5)
+        >>> x = torch.tensor([1.0, 1.0], dtype=torch.float64)
+        >>> v = VelocityState(torch.tensor([1.0, 0.0], dtype=torch.float64))
+        >>> x1, state = rule.step(quadratic((10.0, 1.0)), x, v)
+        >>> x1.tolist(), state.velocity.tolist()
+        ([0.5, 0.9], [-0.5, -0.1])
+    """
     return HeavyBall(lr, momentum)
 
 
 class PreviousState(NamedTuple):
-    previous: Tensor  # x_{k-1}, shape (d,)
+    """State of :class:`HeavyBallTwoPoint`, returned by its ``init`` (a copy of
+    ``x_0``) and ``step``.
+
+    Attributes:
+        previous: :math:`x_{k-1}`, shape ``(d,)``.
+    """
+
+    previous: Tensor
 
 
 class HeavyBallTwoPoint(StepRule):
@@ -227,6 +318,14 @@ class HeavyBallTwoPoint(StepRule):
 
     The same iterates as :class:`HeavyBall` (:math:`v_k = x_k - x_{k-1}`), up to
     rounding; same arguments and stable range.
+
+    Example:
+        >>> from mbgd.landscapes import quadratic
+        >>> from mbgd.trajectory import iterate
+        >>> f, x0 = quadratic((10.0, 1.0)), (1.0, 1.0)
+        >>> torch.allclose(iterate(HeavyBallTwoPoint(0.1, 0.5), f, x0, 20),
+        ...                iterate(HeavyBall(0.1, 0.5), f, x0, 20))
+        True
     """
 
     def __init__(self, lr: float, momentum: float):
@@ -246,7 +345,20 @@ class HeavyBallTwoPoint(StepRule):
 
 
 def heavy_ball_two_point(lr: float, momentum: float) -> HeavyBallTwoPoint:
-    """Heavy ball in the two-point form (see :class:`HeavyBallTwoPoint`)."""
+    r"""Heavy ball in the two-point form (see :class:`HeavyBallTwoPoint`).
+
+    Example:
+        With :math:`x_{k-1} = (0, 1)`, :math:`x_k = (1, 1)` on ``diag(10, 1)``:
+        :math:`x_k - \alpha A x_k + \mu (x_k - x_{k-1}) = (0.5, 0.9)`, the
+        velocity-form step with ``v = (1, 0)`` (see :func:`heavy_ball`).
+
+        >>> from mbgd.landscapes import quadratic
+        >>> rule = heavy_ball_two_point(0.1, 0.5)
+        >>> x = torch.tensor([1.0, 1.0], dtype=torch.float64)
+        >>> prev = PreviousState(torch.tensor([0.0, 1.0], dtype=torch.float64))
+        >>> rule.step(quadratic((10.0, 1.0)), x, prev)[0].tolist()
+        [0.5, 0.9]
+    """
     return HeavyBallTwoPoint(lr, momentum)
 
 
@@ -265,6 +377,13 @@ class Nesterov(StepRule):
     Args:
         lr: step size :math:`\alpha > 0`.
         momentum: :math:`\mu \in [0, 1)`.
+
+    Example:
+        The stable range is narrower than heavy ball's ``2 (1 + mu) / L = 0.3``:
+
+        >>> from mbgd.landscapes import quadratic
+        >>> round(Nesterov(0.1, momentum=0.5).stable_lr(quadratic((10.0, 1.0))), 4)
+        0.15
     """
 
     def __init__(self, lr: float, momentum: float):
@@ -284,38 +403,91 @@ class Nesterov(StepRule):
 
 
 def nesterov(lr: float, momentum: float) -> Nesterov:
-    """Nesterov's look-ahead momentum (see :class:`Nesterov`)."""
+    r"""Nesterov's look-ahead momentum (see :class:`Nesterov`).
+
+    Example:
+        With ``v = (1, 0)`` at ``x = (1, 1)`` on ``diag(10, 1)`` the gradient is
+        taken at :math:`x + \mu v = (1.5, 1)`: :math:`v' = (0.5 - 1.5, -0.1)`.
+
+        >>> from mbgd.landscapes import quadratic
+        >>> rule, x = nesterov(0.1, 0.5), torch.tensor([1.0, 1.0], dtype=torch.float64)
+        >>> v = VelocityState(torch.tensor([1.0, 0.0], dtype=torch.float64))
+        >>> x1, state = rule.step(quadratic((10.0, 1.0)), x, v)
+        >>> x1.tolist(), state.velocity.tolist()
+        ([0.0, 0.9], [-1.0, -0.1])
+    """
     return Nesterov(lr, momentum)
 
 
 # The adaptive rules' states: fields named as torch.optim's state keys.
 class AdagradState(NamedTuple):
-    step: Tensor  # steps taken, scalar
-    sum: Tensor  # summed squared gradients, shape (d,)
+    """State of the rule from :func:`adagrad`, returned by its ``init`` and ``step``.
+
+    Attributes:
+        step: steps taken, scalar tensor.
+        sum: summed squared gradients, shape ``(d,)``.
+    """
+
+    step: Tensor
+    sum: Tensor
 
 
 class RMSpropState(NamedTuple):
-    step: Tensor  # scalar
-    square_avg: Tensor  # running mean of squared gradients, shape (d,)
+    """State of the rule from :func:`rmsprop`, returned by its ``init`` and ``step``.
+
+    Attributes:
+        step: steps taken, scalar tensor.
+        square_avg: running mean of squared gradients, shape ``(d,)``.
+    """
+
+    step: Tensor
+    square_avg: Tensor
 
 
 class AdadeltaState(NamedTuple):
-    step: Tensor  # scalar
-    square_avg: Tensor  # running mean of squared gradients, shape (d,)
-    acc_delta: Tensor  # running mean of squared updates, shape (d,)
+    """State of the rule from :func:`adadelta`, returned by its ``init`` and ``step``.
+
+    Attributes:
+        step: steps taken, scalar tensor.
+        square_avg: running mean of squared gradients, shape ``(d,)``.
+        acc_delta: running mean of squared updates, shape ``(d,)``.
+    """
+
+    step: Tensor
+    square_avg: Tensor
+    acc_delta: Tensor
 
 
 class AdamState(NamedTuple):
-    step: Tensor  # scalar
-    exp_avg: Tensor  # first moment m, shape (d,)
-    exp_avg_sq: Tensor  # second moment v, shape (d,)
+    """State of the rule from :func:`adam` (``amsgrad=False``), returned by its
+    ``init`` and ``step``.
+
+    Attributes:
+        step: steps taken, scalar tensor.
+        exp_avg: first moment :math:`m`, shape ``(d,)``.
+        exp_avg_sq: second moment :math:`v`, shape ``(d,)``.
+    """
+
+    step: Tensor
+    exp_avg: Tensor
+    exp_avg_sq: Tensor
 
 
 class AMSGradState(NamedTuple):
-    step: Tensor  # scalar
-    exp_avg: Tensor  # shape (d,)
-    exp_avg_sq: Tensor  # shape (d,)
-    max_exp_avg_sq: Tensor  # running maximum of v, shape (d,)
+    """State of the rule from :func:`adam` with ``amsgrad=True``, returned by its
+    ``init`` and ``step``.
+
+    Attributes:
+        step: steps taken, scalar tensor.
+        exp_avg: first moment :math:`m`, shape ``(d,)``.
+        exp_avg_sq: second moment :math:`v`, shape ``(d,)``.
+        max_exp_avg_sq: running maximum of :math:`v`, shape ``(d,)``.
+    """
+
+    step: Tensor
+    exp_avg: Tensor
+    exp_avg_sq: Tensor
+    max_exp_avg_sq: Tensor
 
 
 class OptimRule(StepRule):
@@ -333,6 +505,14 @@ class OptimRule(StepRule):
         init: ``init(x) -> state_dict``.
         state_type: the ``NamedTuple`` class of the state.
         options: hyperparameters passed to ``update``.
+
+    The factories :func:`adagrad`, :func:`rmsprop`, :func:`adadelta` and
+    :func:`adam` build these rules.
+
+    Example:
+        >>> rule = adam(lr=0.5)
+        >>> isinstance(rule, OptimRule), rule.init(torch.zeros(2))._fields
+        (True, ('step', 'exp_avg', 'exp_avg_sq'))
     """
 
     def __init__(self, name: str, update: Callable[..., None],
@@ -372,7 +552,19 @@ def adagrad(lr: float, eps: float = 1e-10) -> OptimRule:
 def rmsprop(lr: float, alpha: float = 0.99, eps: float = 1e-8) -> OptimRule:
     r"""RMSprop, the update of :class:`mbgd.optim.RMSprop` (no momentum, not
     centered): :math:`v_t = \alpha v_{t-1} + (1-\alpha) g_t^2,\ x_t = x_{t-1} -
-    \eta\, g_t / (\sqrt{v_t} + \epsilon)`."""
+    \eta\, g_t / (\sqrt{v_t} + \epsilon)`.
+
+    Example:
+        From :math:`v_0 = 0` the first step is :math:`\eta\,
+        \mathrm{sign}(g) / \sqrt{1 - \alpha}`, here ``0.01 / 0.1 = 0.1`` per
+        coordinate (robot arm: ``g = (-6, 6)`` at ``(1, 1)``).
+
+        >>> from mbgd.landscapes import robot_arm
+        >>> rule, x = rmsprop(lr=0.01), torch.tensor([1.0, 1.0], dtype=torch.float64)
+        >>> x1, state = rule.step(robot_arm(), x, rule.init(x))
+        >>> [round(v, 4) for v in x1.tolist()], state.square_avg  # (1 - alpha) g^2
+        ([1.1, 0.9], tensor([0.3600, 0.3600], dtype=torch.float64))
+    """
     options = _optim.RMSprop.check_options({"lr": lr, "alpha": alpha, "eps": eps})
     return OptimRule(
         f"RMSprop (lr={options['lr']:g}, alpha={options['alpha']:g})",
@@ -381,7 +573,19 @@ def rmsprop(lr: float, alpha: float = 0.99, eps: float = 1e-8) -> OptimRule:
 
 
 def adadelta(rho: float = 0.9, eps: float = 1e-6, lr: float = 1.0) -> OptimRule:
-    r"""Adadelta, the update of :class:`mbgd.optim.Adadelta` (see its formulas)."""
+    r"""Adadelta, the update of :class:`mbgd.optim.Adadelta` (see its formulas).
+
+    Example:
+        The first step is about :math:`\sqrt{\epsilon/(1 - \rho)}\,
+        \mathrm{sign}(g) = 0.0032` per coordinate, whatever the gradient's size
+        (robot arm: ``g = (-6, 6)`` at ``(1, 1)``).
+
+        >>> from mbgd.landscapes import robot_arm
+        >>> rule, x = adadelta(), torch.tensor([1.0, 1.0], dtype=torch.float64)
+        >>> x1, state = rule.step(robot_arm(), x, rule.init(x))
+        >>> [round(v, 4) for v in (x1 - x).tolist()]
+        [0.0032, -0.0032]
+    """
     options = _optim.Adadelta.check_options({"lr": lr, "rho": rho, "eps": eps})
     return OptimRule(
         f"Adadelta (rho={options['rho']:g}, eps={options['eps']:g})",

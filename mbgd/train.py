@@ -52,6 +52,8 @@ OptimizerLike = torch.optim.Optimizer | Callable[[Iterable[nn.Parameter]],
 class History:
     """What :func:`train` records (all tensors on the CPU).
 
+    Returned by :func:`train`; you receive one, you do not build one.
+
     Attributes:
         loss: the loss of every optimizer step, the mean over the step's examples
             (all micro-batches), shape ``(epochs * steps_per_epoch,)``; step ``t``
@@ -60,7 +62,8 @@ class History:
             during the epoch (weighted by examples per step), shape ``(epochs,)``.
         grad_norm: the gradient's Euclidean norm at every step, *before* clipping,
             shape like ``loss``; ``None`` unless ``record_grad_norm=True``.
-        steps_per_epoch: optimizer steps in one epoch.
+        steps_per_epoch: optimizer steps in one epoch, an int (``ceil(len(batches)
+            / accumulate)``, with ``len(batches)`` micro-batches per epoch).
     """
 
     loss: Tensor
@@ -142,6 +145,19 @@ def train(model: nn.Module, loss_fn: Callable[..., Tensor],
 
     Raises:
         DivergenceError: on a NaN or infinite loss (see above).
+
+    Example:
+        Two micro-batches of one example make one step on the mean loss of both:
+        :math:`\nabla_w \tfrac12\sum_i (w x_i - y_i)^2 = -10` at :math:`w = 0`.
+
+        >>> X, y = torch.tensor([[1.0], [2.0]]), torch.tensor([[2.0], [4.0]])
+        >>> model = torch.nn.Linear(1, 1, bias=False)
+        >>> _ = torch.nn.init.zeros_(model.weight)
+        >>> sgd = torch.optim.SGD(model.parameters(), lr=0.1)
+        >>> hist = train(model, torch.nn.MSELoss(), (X, y), sgd, epochs=1,
+        ...              batch_size=1, accumulate=2, seed=0, progress=False)
+        >>> hist.loss.tolist(), hist.steps_per_epoch, model.weight.item()
+        ([10.0], 1, 1.0)
     """
     check_type("model", model, nn.Module, "a torch.nn.Module")
     if not callable(loss_fn):

@@ -30,12 +30,25 @@ CHECK_EVERY = 32
 
 
 class DivergenceError(FloatingPointError):
-    """Raised when a run reaches a NaN or infinite value."""
+    """Raised by :func:`run` when a run reaches a NaN or infinite value.
+
+    The message names the step and, when the rule knows it, the stable range.
+
+    Example:
+        >>> from mbgd.landscapes import robot_arm
+        >>> from mbgd.steps import gd
+        >>> try:
+        ...     run(gd(1.0), robot_arm(), (1.0, 1.0), steps=1000)
+        ... except DivergenceError as err:
+        ...     print(err)  # doctest: +NORMALIZE_WHITESPACE
+        GD (lr=1) diverged on 'robot arm' at step 246: f = inf.
+        On this landscape the rule is stable for lr < 0.381966.
+    """
 
 
 @dataclass(frozen=True)
 class Trajectory:
-    """The path of one run.
+    """The path of one run, returned by :func:`run`.
 
     Attributes:
         points: iterates :math:`x_0, \\dots, x_K`, shape ``(K + 1, d)``, float64.
@@ -60,7 +73,15 @@ class Trajectory:
         return self.points.shape[0] - 1
 
     def distance_to(self, point: Tensor | Sequence[float]) -> Tensor:
-        """Euclidean distance of every iterate to ``point``, shape ``(K + 1,)``."""
+        """Euclidean distance of every iterate to ``point``, shape ``(K + 1,)``.
+
+        Example:
+            >>> from mbgd.landscapes import robot_arm
+            >>> from mbgd.steps import gd
+            >>> path = run(gd(0.1), robot_arm(), (7.0, -5.0), steps=2)
+            >>> [round(v, 4) for v in path.distance_to((7.0, -8.0)).tolist()]
+            [3.0, 2.4739, 2.2062]
+        """
         p = torch.as_tensor(point, dtype=DTYPE)
         return torch.linalg.vector_norm(self.points - p, dim=-1)
 
@@ -82,7 +103,17 @@ def run(rule: StepRule, f: Landscape, x0: Tensor | Sequence[float], steps: int,
             ``"ignore"`` takes every step regardless (``diverged_at`` still set).
 
     Returns:
-        A :class:`Trajectory` with ``steps + 1`` points (fewer if it stopped early).
+        A :class:`Trajectory` with ``steps + 1`` points (fewer if it stopped early),
+        ``points`` of shape ``(K + 1, d)``.
+
+    Example:
+        Stop as soon as the value is within ``1e-8`` of the minimum ``-31``:
+
+        >>> from mbgd.landscapes import robot_arm
+        >>> from mbgd.steps import gd
+        >>> path = run(gd(0.1), robot_arm(), (1.0, 1.0), steps=500, target=-31 + 1e-8)
+        >>> path.steps, path.points.shape, path.log["lr"].shape
+        (140, torch.Size([141, 2]), torch.Size([140]))
     """
     check_type("rule", rule, StepRule, "a step rule from mbgd.steps")
     check_type("f", f, Landscape, "a landscape from mbgd.landscapes")
