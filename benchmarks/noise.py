@@ -36,8 +36,9 @@ def best_time(fn, repeats: int) -> float:
 
 def main() -> None:
     gen = torch.Generator().manual_seed(0)
-    model = nn.Sequential(nn.Linear(D_IN, HIDDEN), nn.Tanh(), nn.Linear(HIDDEN, HIDDEN),
-                          nn.Tanh(), nn.Linear(HIDDEN, CLASSES))
+    model = nn.Sequential(nn.Linear(D_IN, HIDDEN), nn.Tanh(),
+                          nn.Linear(HIDDEN, HIDDEN), nn.Tanh(),
+                          nn.Linear(HIDDEN, CLASSES))
     with torch.no_grad():
         for p in model.parameters():
             p.copy_(0.2 * torch.randn(p.shape, generator=gen))

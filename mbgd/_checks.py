@@ -24,7 +24,8 @@ __all__ = [
 ]
 
 
-def check_type(name: str, value: Any, types: type | tuple[type, ...], rule: str) -> Any:
+def check_type(name: str, value: Any, types: type | tuple[type, ...],
+               rule: str) -> Any:
     """Raise ``TypeError`` unless ``isinstance(value, types)``.
 
     >>> check_type("steps", 3, int, "an int")
@@ -117,7 +118,8 @@ def check_shape(name: str, tensor: Any, shape: Sequence[int | None]) -> torch.Te
     want = "(" + ", ".join("*" if s is None else str(s) for s in shape)
     want += ",)" if len(shape) == 1 else ")"
     got = tuple(tensor.shape)
-    ok = len(got) == len(shape) and all(s is None or s == g for s, g in zip(shape, got))
+    ok = len(got) == len(shape) and all(
+        s is None or s == g for s, g in zip(shape, got))
     if not ok:
         raise ValueError(f"{name} must have shape {want}; got shape {got}")
     return tensor

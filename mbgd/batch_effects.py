@@ -766,7 +766,8 @@ def simulate_curvature_sgd(curvatures: Tensor | Sequence[float], *,
     [[0.5], [0.0]]
     """
     L = torch.as_tensor(curvatures, dtype=F64).cpu()
-    if L.ndim != 1 or L.numel() == 0 or not (torch.isfinite(L).all() and (L > 0).all()):
+    if L.ndim != 1 or L.numel() == 0 or not (
+            torch.isfinite(L).all() and (L > 0).all()):
         raise ValueError(f"curvatures must be a non-empty 1-D list of finite numbers "
                          f"> 0; got {curvatures!r}")
     scalar = not isinstance(lr, Tensor)

@@ -172,7 +172,10 @@ def _allocate(scores: Tensor, sizes: Tensor, b: int) -> Tensor:
 
 
 def _water_fill(scores: Tensor, lo: Tensor, hi: Tensor, b: float) -> Tensor:
-    """Real ``t_k = clip(c * scores_k, lo_k, hi_k)`` with ``sum t = b`` (b feasible)."""
+    """Real ``t_k = clip(c * scores_k, lo_k, hi_k)`` with ``sum t = b``.
+
+    ``b`` must be feasible.
+    """
     pos = scores > 0
     if b >= float(hi[pos].sum() + lo[~pos].sum()):
         # Strata with a positive score are full; the zero-score ones share the rest

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 from .explore import Control, Explorer
 from .landscapes import get_landscape
-from .plotting import new_axes, plot_landscape, plot_path, plot_values
+from .plotting import new_axes, plot_landscape, plot_path
 from .steps import gd
 from .trajectory import Trajectory, run
 
-__all__ = ["QUADRATICS", "simulate_descent", "plot_descent", "descent_explorer",
-           "explore_descent", "standin_descent"]
+__all__ = ["QUADRATICS", "simulate_descent", "DescentView", "plot_descent",
+           "descent_explorer", "explore_descent", "standin_descent"]
 
 #: The quadratic landscapes of the explorer and where each run starts.
 QUADRATICS = {

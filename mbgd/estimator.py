@@ -46,7 +46,8 @@ import torch
 from torch import Tensor
 from torch.overrides import TorchFunctionMode
 
-from ._checks import check_choice, check_int, check_real, check_type
+from ._checks import (check_choice, check_int, check_real, check_shape,
+                      check_type)
 from .data import EpochSampler, IndexSampler, ReplacementSampler, StratifiedSampler
 from .device import resolve_device
 from .explore import Control, Explorer
@@ -148,6 +149,18 @@ class LinearRegression:
     X: Tensor
     y: Tensor
     beta: Tensor
+
+    def __post_init__(self):
+        check_shape("X", self.X, (None, None))
+        check_shape("y", self.y, (self.X.shape[0],))
+        check_shape("beta", self.beta, (self.X.shape[1],))
+        for name in ("X", "y", "beta"):
+            tensor = getattr(self, name)
+            if tensor.dtype != DTYPE:
+                raise TypeError(f"{name} must be float64; got {tensor.dtype}")
+            if tensor.device != self.X.device:
+                raise ValueError(f"{name} must be on X's device {self.X.device}; "
+                                 f"got {tensor.device}")
 
     @property
     def n(self) -> int:
@@ -731,7 +744,8 @@ class TailResult:
     def chebyshev_bound(self) -> Tensor:
         """Chebyshev's bound :math:`\\min(1, \\sigma^2/(b\\varepsilon^2))`, ``(B,)``.
         """
-        return (self.variance / (self.batch_sizes * self.eps**2)).clamp(max=1.0)
+        b = self.batch_sizes.double()
+        return (self.variance / (b * self.eps**2)).clamp(max=1.0)
 
     def gaussian_tail(self) -> Tensor:
         """The CLT approximation :math:`2(1-\\Phi(\\varepsilon\\sqrt b/\\sigma))`,
@@ -1165,14 +1179,15 @@ class BatchLRView:
 
     The view of :func:`batch_lr_explorer`: ``BatchLRView(fig)`` draws the fixed
     parts into a matplotlib figure (axes for :data:`EXPLORER_EPOCHS` epochs of
-    ``N = 1024`` examples); ``update(result, batch_size, lr)`` sets the two curves
-    of a :class:`BatchLRResult` and the caption, and returns the 5 changed artists.
+    ``N = 1024`` examples); ``update(result)`` sets the two curves of a
+    :class:`BatchLRResult` and the caption (read from the result), and returns
+    the 5 changed artists.
 
     Example:
         >>> import matplotlib.pyplot as plt
         >>> fig = plt.figure()
         >>> view = BatchLRView(fig)
-        >>> len(view.update(simulate_batch_lr(64, 1.0), batch_size=64, lr=1.0))
+        >>> len(view.update(simulate_batch_lr(64, 1.0)))
         5
         >>> view.caption.get_text()
         'b = 64, lr = 1: 16 updates per epoch, final loss gap 0.0079'
@@ -1205,8 +1220,7 @@ class BatchLRView:
         left.legend(loc="lower left", fontsize=7)
         self.caption = fig.suptitle(" ", fontsize=9, animated=True)
 
-    def update(self, result: BatchLRResult, batch_size: int = 16, lr: float = 0.3,
-               **_):
+    def update(self, result: BatchLRResult, **_):
         artists = []
         for run, by_epoch, by_update in ((result.sgd, self.sgd_e, self.sgd_u),
                                          (result.gd, self.gd_e, self.gd_u)):
@@ -1216,7 +1230,8 @@ class BatchLRView:
             artists += [by_epoch, by_update]
         end = result.sgd.excess[0, -1].item()
         state = "diverged" if result.sgd.diverged[0] else f"final loss gap {end:.2g}"
-        self.caption.set_text(f"b = {batch_size}, lr = {lr:g}: "
+        lr = result.sgd.lr[0].item()
+        self.caption.set_text(f"b = {result.sgd.batch_size}, lr = {lr:g}: "
                               f"{result.sgd.steps_per_epoch} updates per epoch, "
                               f"{state}")
         return artists + [self.caption]

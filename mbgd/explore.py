@@ -83,7 +83,8 @@ class Control:
     def __post_init__(self):
         check_type("name", self.name, str, "a str")
         if len(self.values) == 0:
-            raise ValueError(f"values of control {self.name!r} must be non-empty; got []")
+            raise ValueError(
+                f"values of control {self.name!r} must be non-empty; got []")
         if self.default is not None and self.default not in self.values:
             raise ValueError(
                 f"default of control {self.name!r} must be one of its values "
@@ -92,7 +93,9 @@ class Control:
 
     @property
     def initial(self) -> Any:
-        return self.values[len(self.values) // 2] if self.default is None else self.default
+        if self.default is None:
+            return self.values[len(self.values) // 2]
+        return self.default
 
     def text(self, value: Any) -> str:
         return self.fmt.format(value)
@@ -187,7 +190,10 @@ class Explorer:
         return np.asarray(canvas.buffer_rgba()).copy()
 
     def png(self, *, small: bool = False, **params) -> bytes:
-        """The rendered image as PNG bytes (``small``: 256-colour palette, for pages)."""
+        """The rendered image as PNG bytes.
+
+        ``small``: a 256-colour palette, for pages.
+        """
         from PIL import Image
 
         image = Image.fromarray(self.render(**params)).convert("RGB")
@@ -313,13 +319,15 @@ class StandIn:
             texts = [c.text(v) for v in c.values]
             if all(isinstance(v, (int, float)) for v in c.values):
                 rows.append(
-                    f'<label>{label} <input type="range" min="0" max="{len(texts) - 1}" '
+                    f'<label>{label} <input type="range" min="0" '
+                    f'max="{len(texts) - 1}" '
                     f'step="1" value="{self.initial[i]}" data-i="{i}" '
                     f'aria-label="{label}"> <output>'
                     f"{html.escape(texts[self.initial[i]])}</output></label>")
             else:
                 opts = "".join(
-                    f'<option value="{j}"{" selected" if j == self.initial[i] else ""}>'
+                    f'<option value="{j}"'
+                    f'{" selected" if j == self.initial[i] else ""}>'
                     f"{html.escape(t)}</option>" for j, t in enumerate(texts))
                 rows.append(f'<label>{label} <select data-i="{i}" '
                             f'aria-label="{label}">{opts}</select></label>')
@@ -329,7 +337,8 @@ class StandIn:
         return (
             f'<div class="mbgd-standin" id="{uid}" style="max-width:100%">'
             f'<img src="data:image/png;base64,{self.frames[first]}" '
-            f'alt="{html.escape(self.alts[first])}" style="max-width:100%;height:auto">'
+            f'alt="{html.escape(self.alts[first])}" '
+            'style="max-width:100%;height:auto">'
             '<div class="mbgd-controls" style="display:flex;flex-wrap:wrap;gap:1em">'
             + "".join(rows)
             + "</div><p style=\"font-size:0.85em\">Static stand-in: every combination "

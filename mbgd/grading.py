@@ -878,13 +878,16 @@ def grade_submission(path: str | os.PathLike, reference: Reference,
     elif status == "ok":
         reason = ""
     cells = answer_cells(nb)
+    raised = dict(outcome.cell_errors)  # by cell number, counted from 1
     graded = {}
     for qid, question in reference.questions.items():
         spec = reference.specs[qid]
         if question.kind == "explain":
             graded[qid] = _grade_explain(nb, cells.get(qid), question)
         else:
-            graded[qid] = _grade_code(tasks[qid], spec, question, outcome, status)
+            cell_error = raised.get(cells[qid] + 1) if qid in cells else None
+            graded[qid] = _grade_code(tasks[qid], spec, question, outcome, status,
+                                      cell_error)
     total = sum(g.points or 0.0 for g in graded.values())
     if status == "ok" and total == 0:
         notes = [f"{q} {g.note}" for q, g in graded.items() if g.note]
@@ -914,9 +917,14 @@ def _grade_explain(nb: dict, index: int | None, question: Question) -> Graded:
 
 
 def _grade_code(task: Task, spec, question: Question, outcome: Outcome,
-                status: str) -> Graded:
+                status: str, cell_error: str | None) -> Graded:
+    """Score a code question; ``cell_error``: what its answer cell raised, if any."""
     qid = task.qid
     if qid in outcome.missing:  # the child's own wording is not shown
+        if cell_error is not None and _note(f"raised {cell_error}") == "not answered":
+            return Graded(0.0, f"not answered: the answer cell still raises "
+                          f"NotImplementedError, so {task.name} is not defined",
+                          note="not answered")
         return Graded(0.0, f"{task.name} is not defined", note="not defined")
     total = len(task.expected)
     passed, first_bad = 0, None

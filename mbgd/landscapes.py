@@ -49,8 +49,10 @@ class Landscape:
         bounds: plotting window, ``((x_lo, x_hi), (y_lo, y_hi))`` for ``d = 2``.
         minimizer: a global minimiser (shape ``(d,)``) when known, else ``None``.
         smoothness: a global bound ``L`` on the Hessian's largest eigenvalue when one
-            exists (fixed-step descent is then stable for ``lr < 2 / L``), else
-            ``None``.
+            exists, else ``None``.
+        convex: ``True`` when the function is known to be convex; with
+            ``smoothness`` set, fixed-step descent is then stable for
+            ``lr < 2 / L``.
 
     Points may carry any leading batch shape: for ``x`` of shape ``(..., d)``,
     ``f(x)`` (the same as ``f.value(x)``) has shape ``(...)``, ``f.grad(x)``
@@ -68,6 +70,7 @@ class Landscape:
     bounds: tuple[tuple[float, float], ...] = ((-2.0, 2.0), (-2.0, 2.0))
     minimizer: Tensor | None = None
     smoothness: float | None = None
+    convex: bool = False
 
     def value(self, x: Tensor) -> Tensor:
         raise NotImplementedError
@@ -145,6 +148,7 @@ class Quadratic(Landscape):
         if self.eigenvalues[0] > 0:
             self.minimizer = torch.linalg.solve(A, b)
         self.smoothness = float(self.eigenvalues[-1].clamp(min=0))
+        self.convex = bool(self.eigenvalues[0] >= 0)
         if bounds is None and d == 2:
             center = self.minimizer if self.minimizer is not None else torch.zeros(2)
             bounds = tuple((float(m) - 2.0, float(m) + 2.0) for m in center)
@@ -195,14 +199,16 @@ class Rosenbrock(Landscape):
     def grad(self, x: Tensor) -> Tensor:
         u, v = x[..., 0], x[..., 1]
         r = v - u**2
-        return torch.stack([-2 * (self.a - u) - 4 * self.b * u * r, 2 * self.b * r], -1)
+        return torch.stack([-2 * (self.a - u) - 4 * self.b * u * r, 2 * self.b * r],
+                           -1)
 
     def hessian(self, x: Tensor) -> Tensor:
         u, v = x[..., 0], x[..., 1]
         huu = 2 - 4 * self.b * (v - 3 * u**2)
         huv = -4 * self.b * u
         hvv = torch.full_like(u, 2 * self.b)
-        return torch.stack([torch.stack([huu, huv], -1), torch.stack([huv, hvv], -1)], -2)
+        rows = [torch.stack([huu, huv], -1), torch.stack([huv, hvv], -1)]
+        return torch.stack(rows, -2)
 
 
 class Saddle(Landscape):
@@ -303,7 +309,8 @@ def quadratic(eigenvalues: Sequence[float] = (10.0, 1.0), angle: float = 0.0,
     """
     if len(eigenvalues) != 2:
         raise ValueError(f"eigenvalues must have 2 entries; got {eigenvalues!r}")
-    lam = torch.tensor([check_real("eigenvalues", e) for e in eigenvalues], dtype=DTYPE)
+    lam = torch.tensor([check_real("eigenvalues", e) for e in eigenvalues],
+                       dtype=DTYPE)
     angle = check_real("angle", angle)
     c, s = math.cos(angle), math.sin(angle)
     R = torch.tensor([[c, -s], [s, c]], dtype=DTYPE)
@@ -364,7 +371,8 @@ def double_well(tilt: float = 1.0) -> DoubleWell:
 
 LANDSCAPES = {
     "robot arm": robot_arm,
-    "ill-conditioned": lambda: quadratic((25.0, 1.0), angle=0.0, name="ill-conditioned"),
+    "ill-conditioned": lambda: quadratic((25.0, 1.0), angle=0.0,
+                                         name="ill-conditioned"),
     "round bowl": lambda: quadratic((1.0, 1.0), name="round bowl"),
     "rotated": lambda: quadratic((25.0, 1.0), angle=math.pi / 6, name="rotated"),
     "rosenbrock": rosenbrock,

@@ -419,6 +419,7 @@ class LessardCounterexample(Landscape):
     bounds = ((-3.0, 4.0),)
     smoothness = 25.0
     strong_convexity = 1.0
+    convex = True
 
     def __init__(self):
         self.minimizer = torch.zeros(1, dtype=DTYPE)

@@ -577,7 +577,8 @@ class _FromScratch(Optimizer):
         ``TypeError``/``ValueError`` naming the option, its valid range and value.
         """
         return {
-            k: cls._rules[k](k, v) if k in cls._rules else v for k, v in options.items()
+            k: cls._rules[k](k, v) if k in cls._rules else v
+            for k, v in options.items()
         }
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:

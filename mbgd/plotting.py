@@ -3,8 +3,6 @@
 Every function takes a result and an optional ``ax`` and returns the ``Axes``; none
 creates widgets, reads globals, changes ``rcParams`` or calls ``plt.show()``.
 
->>> import matplotlib
->>> matplotlib.use("Agg")
 >>> from mbgd.landscapes import robot_arm
 >>> ax = plot_landscape(robot_arm())
 >>> ax.get_xlabel()

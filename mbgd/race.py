@@ -992,8 +992,6 @@ def plot_race(result: RaceResult, ax=None):
             ``(K + 1, 2)``).
         ax: the ``Axes`` to draw on (``None``: a new figure).
 
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
     >>> import matplotlib.pyplot as plt
     >>> ax = plot_race(simulate_race("saddle"))
     >>> ax.get_title(), [line.get_label() for line in ax.lines][1:]

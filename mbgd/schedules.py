@@ -357,8 +357,6 @@ class InverseTime(Schedule):
 def plot_schedules(schedules: Mapping[str, Schedule], steps: int, ax=None):
     """Plot ``lr(t)`` of each named schedule for ``t < steps``; returns the Axes.
 
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
     >>> import matplotlib.pyplot as plt
     >>> ax = plot_schedules({"flat": Constant(0.1), "step": StepDecay(0.1, 5)}, 10)
     >>> len(ax.lines), ax.get_ylabel(), round(ax.lines[1].get_ydata()[-1].item(), 4)
@@ -625,7 +623,8 @@ class LinearRNN(nn.Module):
         self.readout = nn.Parameter(readout.detach().clone())
 
     def forward(self, x: Tensor, h0: Tensor | None = None) -> Tensor:
-        """``x``: inputs ``(N, T, m)``; ``h0``: ``(N, n)`` or None. Returns ``(N,)``."""
+        """``x``: inputs ``(N, T, m)``; ``h0``: ``(N, n)`` or None; returns ``(N,)``.
+        """
         h = x.new_zeros(x.shape[0], self.weight_hh.shape[0]) if h0 is None else h0
         for t in range(x.shape[1]):
             h = h @ self.weight_hh.T + x[:, t] @ self.weight_ih.T  # (N, n)

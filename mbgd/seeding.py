@@ -29,8 +29,9 @@ def as_generator(seed: SeedLike, device: str | torch.device | None = "cpu"
             seed gives the same numbers on every machine (draw on the CPU, then
             move the tensor).
 
-    >>> g = as_generator(0)
-    >>> float(torch.rand(1, generator=g)) == float(torch.rand(1, generator=as_generator(0)))
+    >>> a = torch.rand(1, generator=as_generator(0))
+    >>> b = torch.rand(1, generator=as_generator(0))
+    >>> float(a) == float(b)
     True
     """
     if isinstance(seed, torch.Generator):

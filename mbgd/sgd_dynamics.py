@@ -1151,16 +1151,16 @@ class SteadyStateView:
     """Left: the cloud and the predicted ellipse. Right: E|x_k|^2, measured and
     predicted, on a log scale.
 
-    The view of :func:`steady_state_explorer`: ``SteadyStateView(fig, steps)``
-    draws the fixed parts into a matplotlib figure (the left title assumes
-    :data:`STEADY_CHAINS` chains); ``update(result)`` sets the cloud, the ellipse,
+    The view of :func:`steady_state_explorer`: ``SteadyStateView(fig, steps,
+    chains)`` draws the fixed parts into a matplotlib figure (the left title
+    names both numbers); ``update(result)`` sets the cloud, the ellipse,
     both curves of a :class:`SteadyState` and the caption, and returns the 5
     changed artists.
 
     Example:
         >>> import matplotlib.pyplot as plt
         >>> fig = plt.figure()
-        >>> view = SteadyStateView(fig, steps=60)
+        >>> view = SteadyStateView(fig, steps=60, chains=100)
         >>> len(view.update(simulate_steady_state(steps=60, chains=100)))
         5
         >>> view.caption.get_text()  # trace of the stationary covariance
@@ -1168,7 +1168,7 @@ class SteadyStateView:
         >>> plt.close(fig)
     """
 
-    def __init__(self, fig, steps: int = STEADY_STEPS):
+    def __init__(self, fig, steps: int = STEADY_STEPS, chains: int = STEADY_CHAINS):
         from .plotting import plot_landscape
 
         left, right = fig.subplots(1, 2, width_ratios=(1.0, 1.15))
@@ -1176,7 +1176,7 @@ class SteadyStateView:
                        levels=12, n=80, mark_minimum=False)
         left.plot(0.0, 0.0, "+", color="gold", markersize=10, label="minimum")
         left.set_aspect("equal")
-        left.set_title(f"{STEADY_CHAINS} chains after {steps} steps", fontsize=9)
+        left.set_title(f"{chains} chains after {steps} steps", fontsize=9)
         (self.cloud,) = left.plot([], [], ".", color="crimson", markersize=2.5,
                                   alpha=0.6, animated=True)
         (self.ring,) = left.plot([], [], color="black", linewidth=1.2,

@@ -79,10 +79,11 @@ class GDState(NamedTuple):
 
 
 class GD(StepRule):
-    r"""Gradient descent with a fixed step: :math:`x_{k+1} = x_k - \alpha\nabla f(x_k)`.
+    r"""Fixed-step gradient descent, :math:`x_{k+1} = x_k - \alpha\nabla f(x_k)`.
 
     On a function whose Hessian eigenvalues lie in ``[0, L]`` it is stable for
-    :math:`0 < \alpha < 2/L`.
+    :math:`0 < \alpha < 2/L`; with a negative eigenvalue no fixed step is
+    (``stable_lr`` is then ``None``).
 
     Args:
         lr: step size :math:`\alpha > 0`.
@@ -104,7 +105,7 @@ class GD(StepRule):
         return x - self.lr * f.grad(x), state
 
     def stable_lr(self, f):
-        return None if not f.smoothness else 2.0 / f.smoothness
+        return 2.0 / f.smoothness if f.convex and f.smoothness else None
 
 
 def gd(lr: float) -> GD:
@@ -219,7 +220,7 @@ def _momentum_stable_lr(f: Landscape, momentum: float, look_ahead: bool
     iff :math:`0 < h < 2(1 + \mu)`; Nesterov's is :math:`z^2 - (1 + \mu)(1 - h) z
     + \mu (1 - h)`, stable iff :math:`0 < h < 2(1 + \mu)/(1 + 2\mu)`.
     """
-    if not isinstance(f, Quadratic) or not f.smoothness:
+    if not isinstance(f, Quadratic) or not f.convex or not f.smoothness:
         return None
     bound = 2.0 * (1.0 + momentum) / f.smoothness
     return bound / (1.0 + 2.0 * momentum) if look_ahead else bound

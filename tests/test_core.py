@@ -63,7 +63,8 @@ def test_default_device_rejects_bad_environment(monkeypatch):
 
 def test_resolve_device_validates():
     assert resolve_device("cpu") == torch.device("cpu")
-    with pytest.raises(TypeError, match="device must be a str, a torch.device or None"):
+    with pytest.raises(TypeError,
+                       match="device must be a str, a torch.device or None"):
         resolve_device(3)
     with pytest.raises(ValueError, match="device must name a torch device"):
         resolve_device("toaster")
@@ -76,9 +77,11 @@ def test_seed_normalisation():
     assert not torch.equal(a, torch.rand(4, generator=as_generator(8)))
     g = as_generator(3)
     assert as_generator(g) is g  # a generator is used as is, so callers can share it
-    with pytest.raises(TypeError, match="seed must be an int, a torch.Generator or None"):
+    with pytest.raises(TypeError,
+                       match="seed must be an int, a torch.Generator or None"):
         as_generator(1.0)
-    with pytest.raises(ValueError, match="seed must be an int with 0 <= seed < 2\\*\\*63"):
+    with pytest.raises(ValueError,
+                       match="seed must be an int with 0 <= seed < 2\\*\\*63"):
         as_generator(-1)
 
 

@@ -22,7 +22,8 @@ CPU = "cpu"
 # ---------------------------------------------------------------- EpochSampler
 
 @pytest.mark.parametrize("n,b,drop_last", [(10, 3, False), (10, 3, True),
-                                           (12, 4, False), (7, 7, True), (5, 1, False)])
+                                           (12, 4, False), (7, 7, True),
+                                           (5, 1, False)])
 def test_epoch_sampler_covers_each_index_once(n, b, drop_last):
     s = EpochSampler(n, b, drop_last=drop_last, seed=1, device=CPU)
     batches = list(s)
@@ -130,7 +131,8 @@ def test_allocations_invariants_random():
         sizes = torch.randint(1, 30, (k,), generator=g)
         b = int(torch.randint(1, int(sizes.sum()) + 1, (1,), generator=g))
         stds = torch.rand(k, generator=g) * (torch.rand(k, generator=g) > 0.3)
-        for n in (proportional_allocation(sizes, b), neyman_allocation(sizes, stds, b)):
+        for n in (proportional_allocation(sizes, b),
+                  neyman_allocation(sizes, stds, b)):
             assert n.dtype == torch.int64 and int(n.sum()) == b
             assert (n <= sizes).all() and (n >= (1 if b >= k else 0)).all()
 
@@ -224,7 +226,8 @@ def test_stratified_neyman_and_explicit_allocations():
 
 @pytest.mark.parametrize("kwargs,exc,msg", [
     (dict(strata=[0, 1], batch_size=2), TypeError, "strata must be"),
-    (dict(strata=torch.tensor([0.0, 1.0]), batch_size=2), ValueError, "strata must be"),
+    (dict(strata=torch.tensor([0.0, 1.0]), batch_size=2), ValueError,
+     "strata must be"),
     (dict(strata=STRATA, batch_size=2), ValueError, "batch_size must be an int"),
     (dict(strata=STRATA, batch_size=13), ValueError, "batch_size must be an int"),
     (dict(strata=STRATA, batch_size=6, allocation="neyman"), ValueError, "stds must"),

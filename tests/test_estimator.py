@@ -92,6 +92,24 @@ def test_linear_regression_rejects_bad_input(kwargs, error, match):
         est.linear_regression(**kwargs, device="cpu")
 
 
+
+@pytest.mark.parametrize("X, y, beta, error, match", [
+    (torch.ones(2, 1, dtype=F64), torch.ones(3, dtype=F64), torch.ones(1, dtype=F64),
+     ValueError, r"y must have shape \(2,\); got shape \(3,\)"),
+    (torch.ones(2, dtype=F64), torch.ones(2, dtype=F64), torch.ones(1, dtype=F64),
+     ValueError, r"X must have shape \(\*, \*\)"),
+    (torch.ones(2, 1, dtype=F64), torch.ones(2, dtype=F64), torch.ones(2, dtype=F64),
+     ValueError, r"beta must have shape \(1,\)"),
+    (torch.ones(2, 1), torch.ones(2), torch.ones(1),
+     TypeError, "X must be float64; got torch.float32"),
+    (torch.ones(2, 1, dtype=F64), torch.ones(2, dtype=torch.float16),
+     torch.ones(1, dtype=F64), TypeError, "y must be float64; got torch.float16"),
+])
+def test_linear_regression_checks_its_tensors(X, y, beta, error, match):
+    with pytest.raises(error, match=match):
+        est.LinearRegression(X, y, beta)
+
+
 def test_noise_scale_is_undefined_at_the_optimum():
     with pytest.raises(ValueError, match="u must be nonzero"):
         est.linear_noise_scale(0.0)
@@ -212,6 +230,7 @@ def test_simulated_tail_obeys_chebyshev_and_matches_the_clt():
     assert r.running.shape == (2, 100) and r.tail.shape == (100,)
     assert r.variance == pytest.approx(3.0, rel=0.05)
     assert (r.tail <= r.chebyshev_bound() + 0.02).all()
+    assert r.chebyshev_bound().dtype == r.gaussian_tail().dtype == torch.float64
     for b in (20, 40):
         assert r.tail[b - 1].item() == pytest.approx(
             r.gaussian_tail()[b - 1].item(), abs=0.02)
@@ -319,6 +338,17 @@ def test_explorer_renders_and_its_controls_are_the_documented_grid():
     b = ex.render(batch_size=64, lr=1.0)
     assert a.shape == b.shape == (216, 504, 4)
     assert (a != b).any()
+
+
+def test_explorer_caption_names_the_simulated_run():
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure()
+    view = est.BatchLRView(fig)
+    view.update(est.simulate_batch_lr(256, 0.5))
+    text = view.caption.get_text()
+    plt.close(fig)
+    assert text.startswith("b = 256, lr = 0.5: 4 updates per epoch, "), text
 
 
 def test_neyman_allocation_minimises_the_stratified_variance_in_simulation():

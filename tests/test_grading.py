@@ -327,6 +327,22 @@ def test_fallback_without_a_sandbox_still_grades(tmp_path):
         (tmp_path / "grading.json").read_text())["sandbox_note"]
 
 
+def test_an_unanswered_notebook_says_not_answered_for_every_kind(tmp_path):
+    """The released notebook as it is: implement stubs raise when called, and
+    compute stubs raise in their cell, so the variable never exists; both are
+    "not answered", not "not defined"."""
+    released = ROOT / "exercises" / SOLUTION.name
+    (row,) = grade(SOLUTION, [released], tmp_path, seed=0, sandbox="none",
+                   progress=False, limits=Limits(timeout=60, call_timeout=10))
+    assert (row.status, row.total) == ("ok", 0.0)
+    notes = row.reason.removeprefix("scored 0: ").split(", ")
+    assert notes == [f"q{i} not answered" for i in range(1, 8)] + [
+        "q8 no answer", "q9 no answer"], row.reason
+    text = (tmp_path / "feedback" / "part1_principles.md").read_text()
+    assert "not answered: the answer cell still raises NotImplementedError, so " \
+        "answer_q2 is not defined" in text
+
+
 def test_limits_are_validated():
     with pytest.raises(ValueError, match="timeout must be a real number > 0.0"):
         Limits(timeout=0)

@@ -278,9 +278,6 @@ def test_device_follows_the_curvature_or_the_argument():
 
 
 def test_plot_momentum_draws_both_paths():
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     result = mom.simulate_momentum("robot arm", 0.5, 1.0)

@@ -182,7 +182,8 @@ def test_batch_mean_covariance_matches_exhaustive_enumeration(b):
     sigma = grad_covariance(G)
     for replacement in (True, False):
         exact = _exact_batch_cov(G, b, replacement)
-        formula = batch_mean_covariance(sigma, b, replacement=replacement, population=7)
+        formula = batch_mean_covariance(sigma, b, replacement=replacement,
+                                        population=7)
         assert torch.allclose(formula, exact, rtol=1e-11, atol=1e-14), (b, replacement)
 
 

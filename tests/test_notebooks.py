@@ -47,7 +47,8 @@ def code_cells(nb):
 
 def bootstrap_source() -> str:
     url = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
-    return ("# On Colab: install mbgd from the course repository (nothing elsewhere).\n"
+    return ("# On Colab: install mbgd from the course repository "
+            "(nothing elsewhere).\n"
             "import sys\n"
             'if "google.colab" in sys.modules:\n'
             f'    %pip install -q "mbgd @ git+{url}"')
@@ -69,13 +70,15 @@ def test_no_syllabus_id_is_covered_twice():
     seen: dict[str, str] = {}
     for path in CHAPTERS:
         for topic in read(path).cells[0].metadata.get("mbgd", {}).get("covers", []):
-            assert topic not in seen, f"{topic} covered by {seen.get(topic)} and {path}"
+            assert topic not in seen, (
+                f"{topic} covered by {seen.get(topic)} and {path}")
             seen[topic] = path.name
 
 
 def test_every_chapter_in_the_toc_and_every_notebook_page_exists():
     toc = (ROOT / "_toc.yml").read_text()
-    missing = [p for p in CHAPTERS if str(p.relative_to(ROOT).with_suffix("")) not in toc]
+    missing = [p for p in CHAPTERS
+               if str(p.relative_to(ROOT).with_suffix("")) not in toc]
     assert not missing, f"chapters not in _toc.yml: {missing}"
 
 
@@ -116,7 +119,8 @@ def comparable(nb):
     """Outputs to compare: every cell but those whose output may legitimately vary."""
     return [(c.source, coalesce_streams(c.outputs) if "raises-exception" not in
              set(c.metadata.get("tags", [])) else [o.output_type for o in c.outputs])
-            for c in code_cells(nb) if not IGNORE_TAGS & set(c.metadata.get("tags", []))
+            for c in code_cells(nb)
+            if not IGNORE_TAGS & set(c.metadata.get("tags", []))
             or "raises-exception" in set(c.metadata.get("tags", []))]
 
 
@@ -126,7 +130,8 @@ def strip_volatile(outputs):
         if isinstance(out, str):
             clean.append(out)
             continue
-        out = {k: v for k, v in out.items() if k not in {"execution_count", "metadata"}}
+        out = {k: v for k, v in out.items()
+               if k not in {"execution_count", "metadata"}}
         clean.append(out)
     return clean
 

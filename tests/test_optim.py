@@ -61,7 +61,8 @@ NO_GRAD_AT = {"late": {0, 1}, "gap": {3}}  # steps at which p.grad is None
 def _tensors(seed: int) -> dict[str, torch.Tensor]:
     gen = torch.Generator().manual_seed(seed)
     return {
-        n: torch.randn(s, generator=gen, dtype=torch.float64) for n, s in SHAPES.items()
+        n: torch.randn(s, generator=gen, dtype=torch.float64)
+        for n, s in SHAPES.items()
     }
 
 
@@ -123,7 +124,8 @@ def _compare(ours: Run, ref: Run, steps: int = STEPS, first: int = 0, **tol) -> 
 @pytest.mark.parametrize("name, kwargs", CASES, ids=CASE_IDS)
 def test_matches_torch_step_by_step(name, kwargs, foreach):
     kwargs = {**kwargs, "foreach": foreach}
-    _compare(Run(getattr(optim, name), kwargs), Run(getattr(torch.optim, name), kwargs))
+    _compare(Run(getattr(optim, name), kwargs),
+             Run(getattr(torch.optim, name), kwargs))
 
 
 @pytest.mark.parametrize("name, kwargs", CASES, ids=CASE_IDS)
@@ -230,7 +232,8 @@ def test_state_dict_round_trips_with_torch(name, kwargs):
 @pytest.mark.parametrize("name", NAMES)
 def test_defaults_and_argument_names_match_torch(name):
     p = [torch.zeros(2, requires_grad=True)]
-    ours, ref = getattr(optim, name)(p).defaults, getattr(torch.optim, name)(p).defaults
+    ours = getattr(optim, name)(p).defaults
+    ref = getattr(torch.optim, name)(p).defaults
     assert ours == {k: ref[k] for k in ours}
     assert set(ref) - set(ours) <= {"capturable", "differentiable", "fused"}
     ours_args = inspect.signature(getattr(optim, name)).parameters
@@ -259,7 +262,8 @@ INVALID = [
     (optim.SGD, {"lr": -0.1}, ValueError, "lr must be a real number >= 0.0; got -0.1"),
     (optim.SGD, {"lr": float("nan")}, ValueError,
      "lr must be a real number >= 0.0; got nan"),
-    (optim.SGD, {"lr": "0.1"}, TypeError, "lr must be a real number >= 0.0; got '0.1'"),
+    (optim.SGD, {"lr": "0.1"}, TypeError,
+     "lr must be a real number >= 0.0; got '0.1'"),
     (optim.SGD, {"momentum": -0.5}, ValueError,
      "momentum must be a real number >= 0.0; got -0.5"),
     (optim.SGD, {"dampening": 1.5}, ValueError,

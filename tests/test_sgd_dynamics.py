@@ -6,7 +6,6 @@ standard errors of that average, with fixed seeds (so they are deterministic).
 
 import math
 
-import matplotlib
 import numpy as np
 import pytest
 import torch
@@ -16,6 +15,7 @@ from mbgd.noise import grad_covariance
 from mbgd.sgd_dynamics import (
     NOISES,
     Chains,
+    SteadyStateView,
     annealing_batch_sizes,
     covariance_ellipse,
     effective_temperature,
@@ -37,7 +37,6 @@ from mbgd.sgd_dynamics import (
 from mbgd.steps import gd
 from mbgd.trajectory import DivergenceError, run
 
-matplotlib.use("Agg")
 f64 = torch.float64
 CPU = "cpu"
 
@@ -304,6 +303,18 @@ def test_steady_state_simulation_matches_its_prediction():
     tail, pred = float(r.mean_sq[-30:].mean()), float(r.stationary_cov.trace())
     assert abs(tail - pred) < 0.1 * pred
     assert torch.allclose(r.mean_sq[:3], r.predicted_mean_sq[:3], rtol=0.05)
+
+
+def test_steady_state_view_titles_name_the_simulated_sizes():
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure()
+    view = SteadyStateView(fig, steps=30, chains=50)
+    view.update(simulate_steady_state(steps=30, chains=50, device=CPU))
+    titles = [ax.get_title() for ax in fig.axes]
+    plt.close(fig)
+    assert titles[0] == "50 chains after 30 steps"
+    assert titles[1].startswith("steady state: predicted "), titles
 
 
 def test_steady_state_explorer_blits_the_same_picture_as_a_full_redraw():

@@ -55,7 +55,8 @@ def test_every_toc_entry_has_a_page(site):
 @pytest.mark.parametrize("page", toc_files())
 def test_pages_load_nothing_from_other_hosts(site, page):
     text = (site / f"{page}.html").read_text()
-    remote = re.findall(r'<(?:script|link|img)[^>]+(?:src|href)="(https?://[^"]+)"', text)
+    remote = re.findall(
+        r'<(?:script|link|img)[^>]+(?:src|href)="(https?://[^"]+)"', text)
     assert not remote, f"{page}.html loads from other hosts: {remote}"
 
 
@@ -68,7 +69,8 @@ def test_every_figure_has_alt_text(site):
         for tag in figures:
             alt = re.search(r'alt="([^"]*)"', tag)
             assert alt and len(alt.group(1)) > 15 and not re.fullmatch(
-                r"[0-9a-f]{64}\.png", alt.group(1)), f"{page}: img without alt: {tag[:120]}"
+                r"[0-9a-f]{64}\.png", alt.group(1)), (
+                f"{page}: img without alt: {tag[:120]}")
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +119,8 @@ def open_offline(browser, url, width=1280):
         f"console error: {m.text}"))
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
     page.goto(url, wait_until="load")
-    page.wait_for_function("window.MathJax && MathJax.startup && MathJax.startup.promise")
+    page.wait_for_function(
+        "window.MathJax && MathJax.startup && MathJax.startup.promise")
     page.evaluate("MathJax.startup.promise")
     return page, problems
 

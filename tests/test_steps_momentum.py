@@ -9,7 +9,8 @@ import torch
 from torch.testing import assert_close
 
 from mbgd import steps
-from mbgd.landscapes import get_landscape, quadratic, robot_arm, rosenbrock
+from mbgd.landscapes import (Quadratic, get_landscape, quadratic, robot_arm,
+                             rosenbrock)
 from mbgd.trajectory import DivergenceError, run
 
 TOL = {"rtol": 1e-12, "atol": 1e-12}
@@ -141,6 +142,19 @@ def test_stable_lr_is_unknown_off_quadratics_and_named_when_diverging():
     f = robot_arm()  # L = 3 + sqrt(5): 2 (1 + 0.5) / L = 0.572949...
     with pytest.raises(DivergenceError, match=re.escape("stable for lr < 0.572949.")):
         run(steps.heavy_ball(1.0, 0.5), f, (1.0, 1.0), steps=5000)
+
+
+@pytest.mark.parametrize("make", [steps.gd, lambda lr: steps.heavy_ball(lr, 0.5),
+                                  lambda lr: steps.nesterov(lr, 0.5)])
+def test_no_step_is_called_stable_with_negative_curvature(make):
+    """diag(1, -1): every fixed step diverges along the second axis, however small,
+    so no rule may name a stable range there (its L = 1 would say lr < 2)."""
+    f = Quadratic(torch.diag(torch.tensor([1.0, -1.0])))
+    assert f.smoothness == 1.0 and not f.convex
+    assert make(0.1).stable_lr(f) is None
+    with pytest.raises(DivergenceError) as raised:
+        run(make(0.1), f, (1.0, 1.0), steps=20_000)
+    assert "stable for" not in str(raised.value)
 
 
 INVALID = [

@@ -26,7 +26,8 @@ ENV = {"MBGD_PROGRESS": "0", "MBGD_DEVICE": "cpu", "PYTHONHASHSEED": "0",
 CELL_TIMEOUT = 120
 
 
-def execute(nb: nbformat.NotebookNode, cwd: Path) -> tuple[nbformat.NotebookNode, float]:
+def execute(nb: nbformat.NotebookNode,
+            cwd: Path) -> tuple[nbformat.NotebookNode, float]:
     """Run a copy of ``nb`` in ``cwd``; return it and the wall time in seconds."""
     nb = copy.deepcopy(nb)
     saved = {k: os.environ.get(k) for k in ENV}
