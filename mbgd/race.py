@@ -640,9 +640,27 @@ class Sweep:
     excess: Tensor
 
     def window(self, tol: float) -> tuple[float, float] | None:
-        """Smallest and largest rate whose excess is ``<= tol`` (``None``: none)."""
-        ok = self.lrs[self.excess <= tol]
-        return (float(ok.min()), float(ok.max())) if ok.numel() else None
+        """The working window: the widest run of consecutive rates (in increasing
+        order) whose excess is ``<= tol``, as ``(smallest, largest)``; ``None`` if
+        no rate passes. A rate that passes on its own, apart from that run, is
+        not part of the window; of two runs of equal length, the lower wins.
+
+        >>> lrs = torch.tensor([1.0, 0.1, 10.0, 0.01, 100.0], dtype=torch.float64)
+        >>> s = Sweep("sgd", {}, lrs, torch.tensor([1e-3, 1e-3, 1.0, 1.0, 1e-3]))
+        >>> s.window(1e-2)  # 0.1 and 1 pass, 10 fails, 100 passes alone
+        (0.1, 1.0)
+        """
+        order = torch.argsort(self.lrs)
+        lrs, ok = self.lrs[order].tolist(), (self.excess[order] <= tol).tolist()
+        best, start = None, None
+        for i, passed in enumerate(ok + [False]):
+            if passed and start is None:
+                start = i
+            elif not passed and start is not None:
+                if best is None or i - start > best[1] - best[0] + 1:
+                    best = (start, i - 1)
+                start = None
+        return None if best is None else (lrs[best[0]], lrs[best[1]])
 
 
 def sweep_lrs(problem: LeastSquares, optimizer: str = "adam",

@@ -14,6 +14,7 @@ from mbgd import optim
 from mbgd.landscapes import quadratic
 from mbgd.race import (
     RACE,
+    Sweep,
     circle_starts,
     least_squares,
     race_explorer,
@@ -206,6 +207,20 @@ def test_sweep_window_on_a_divergent_rate():
     assert s.window(1e-2) == (0.3, 0.3)  # 0.01 is too slow, 30 diverges
     assert s.excess[-1] > 1e100
     assert s.window(-1.0) is None
+
+
+@pytest.mark.parametrize("excess, window", [
+    ([1.0, 1e-3, 1e-3, 0.5, 1e-3], (0.1, 1.0)),  # a hole at 10: not one window
+    ([1e-3, 1.0, 1e-3, 1e-3, 1e-3], (1.0, 100.0)),  # the wider run wins
+    ([1e-3, 1.0, 1e-3, 1.0, float("nan")], (0.01, 0.01)),  # a tie: the lower
+])
+def test_sweep_window_is_one_run_of_consecutive_rates(excess, window):
+    lrs = torch.tensor([10.0, 0.1, 1.0, 100.0, 0.01])  # sorted: 0.01 ... 100
+    order = torch.tensor([4, 1, 2, 0, 3])
+    unsorted = torch.empty(5, dtype=f64)
+    unsorted[order] = torch.tensor(excess, dtype=f64)
+    s = Sweep("sgd", {}, lrs, unsorted)
+    assert s.window(1e-2) == pytest.approx(window)
 
 
 def test_interpolation_gd_reaches_min_norm_and_test_error_identity():
