@@ -860,9 +860,12 @@ def _gd_step_inputs(gen, i):
 
 
 def _backtrack_inputs(gen, i):
+    # On a quadratic the test accepts t <= 2 (1 - c) |g|^2 / g^T A g. A large c
+    # and a gradient far from norm 1 make the c-term decide the accepted step,
+    # so that a wrong sufficient-decrease term (|g| for |g|^2, say) shows.
     d = _randint(gen, 2, 4)
-    return (_spd(gen, d), _randn(gen, d), 2 * _randn(gen, d),
-            _uniform(gen, 0.5, 2.0), (0.5, 0.8)[i % 2], (1e-4, 0.3)[i // 2 % 2])
+    return (_spd(gen, d), _randn(gen, d), 4 * _randn(gen, d),
+            _uniform(gen, 0.5, 2.0), (0.5, 0.8)[i % 2], (0.45, 0.3, 1e-4)[i % 3])
 
 
 def _minibatch_grad_inputs(gen, i):
@@ -979,7 +982,12 @@ EXERCISE_SETS: dict[str, dict[str, Spec]] = {
                     ((_t([0.5]), _t([2.0]), _t([0.1]), _t([0.04]), 3, 0.01, 0.9, 0.99,
                       1e-8),
                      (_t([0.4934633127515674]), _t([0.29]),
-                      _t([0.07960000000000003]))))),
+                      _t([0.07960000000000003]))),
+                    # eps of the size of sqrt(v_hat): eps inside the root shows
+                    ((_t([1.0, -0.5]), _t([0.01, -0.002]), _t([0.0, 0.0]),
+                      _t([0.0, 0.0]), 1, 0.1, 0.9, 0.999, 1e-3),
+                     (_t([0.9090909090909092, -0.43333333333333335]),
+                      _t([0.001, -0.0002]), _t([1e-7, 4e-9]))))),
         "q3": Implement(
             "amsgrad_step",
             "amsgrad_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, "
