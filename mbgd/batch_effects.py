@@ -72,6 +72,26 @@ F64 = torch.float64
 POPULATION_KURTOSIS = {"normal": 3.0, "uniform": 1.8}
 
 
+def _check_dtype(dtype) -> torch.dtype:
+    if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+        raise TypeError(f"dtype must be a floating torch.dtype such as torch.float64; "
+                        f"got {dtype!r}")
+    return dtype
+
+
+def _reals(name: str, value, rule: str) -> Tensor:
+    """``value`` as a float64 CPU tensor, or ``TypeError`` if it is not real numbers
+    (a string, ``None``, a bool, a complex tensor)."""
+    if not (value is None or isinstance(value, (bool, str)) or (
+            isinstance(value, Tensor) and (value.dtype == torch.bool
+                                           or value.is_complex()))):
+        try:
+            return torch.as_tensor(value, dtype=F64).cpu()
+        except (TypeError, ValueError, RuntimeError):
+            pass
+    raise TypeError(f"{name} must be {rule}; got {value!r}")
+
+
 # --------------------------------------------------------------------------
 # P11: Batch Normalization biases the mini-batch gradient
 # --------------------------------------------------------------------------
@@ -218,7 +238,7 @@ def bn_scale_gradients(m: int, gamma: float, *, lam: float = 1.0, a: float = 0.0
             usual ``1e-5`` shifts the gradient visibly at ``m = 2``.
         seed: int, ``torch.Generator`` or ``None``.
         device: where to compute (default: :func:`mbgd.device.default_device`).
-        dtype: floating dtype, default float64.
+        dtype: a floating ``torch.dtype``, default float64.
 
     Returns:
         a :class:`BNGradients` of ``(runs,)`` tensors on ``device``.
@@ -234,6 +254,7 @@ def bn_scale_gradients(m: int, gamma: float, *, lam: float = 1.0, a: float = 0.0
     runs = check_int("runs", runs, low=1)
     check_choice("data", data, tuple(POPULATION_KURTOSIS))
     eps = check_real("eps", eps, low=0.0, bounds="(]")
+    dtype = _check_dtype(dtype)
     device = resolve_device(device)
     gen = as_generator(seed)
     x = _bn_inputs(m, runs, data, gen, device, dtype)
@@ -350,8 +371,9 @@ class LineMoments:
         n: ``N``.
 
     Returned by :func:`line_moments`, or built by hand (all fields are Python
-    numbers) to feed :func:`sgd_error_moments`, :func:`stationary_excess_loss`
-    and :func:`lr_limits`.
+    numbers: ``h > 0``; ``v, s, loss_min >= 0``; ``c3``, ``w_hat`` real; ``n`` an
+    int ``>= 1``) to feed :func:`sgd_error_moments`,
+    :func:`stationary_excess_loss` and :func:`lr_limits`.
 
     Example:
         >>> lm = LineMoments(h=2.0, v=1.0, s=0.5, c3=0.0, w_hat=1.0, loss_min=0.1,
@@ -367,6 +389,14 @@ class LineMoments:
     w_hat: float
     loss_min: float
     n: int
+
+    def __post_init__(self):
+        check_real("h", self.h, low=0.0, bounds="(]")
+        for name in ("v", "s", "loss_min"):
+            check_real(name, getattr(self, name), low=0.0)
+        check_real("c3", self.c3)
+        check_real("w_hat", self.w_hat)
+        check_int("n", self.n, low=1)
 
     def excess_loss(self, second_moment: Tensor | float) -> Tensor | float:
         r""":math:`E\,\mathcal L(w) - \mathcal L(\hat w) = \frac h2 E[e^2]`, with
@@ -385,7 +415,8 @@ def noisy_line(n: int, *, slope: float = 2.0, noise: float = 0.5,
         n: number of examples, ``>= 2``.
         slope: real; noise: the label noise's standard deviation, ``>= 0``.
         seed: int, ``torch.Generator`` or ``None``.
-        device: where the tensors go; dtype: default float64.
+        device: where the tensors go; dtype: a floating ``torch.dtype``,
+            default float64.
 
     Returns:
         ``(x, y)``, each ``(n,)``.
@@ -397,10 +428,11 @@ def noisy_line(n: int, *, slope: float = 2.0, noise: float = 0.5,
     n = check_int("n", n, low=2)
     slope = check_real("slope", slope)
     noise = check_real("noise", noise, low=0.0)
+    dtype = _check_dtype(dtype)
+    device = resolve_device(device)
     gen = as_generator(seed)
     x = torch.randn(n, generator=gen, dtype=dtype)
     y = slope * x + noise * torch.randn(n, generator=gen, dtype=dtype)
-    device = resolve_device(device)
     return x.to(device), y.to(device)
 
 
@@ -413,13 +445,21 @@ def _check_line(x: Tensor, y: Tensor) -> None:
     if x.shape != y.shape or x.numel() < 2:
         raise ValueError(f"x and y must have the same shape (N,) with N >= 2; got "
                          f"{tuple(x.shape)} and {tuple(y.shape)}")
+    if y.device != x.device:
+        raise ValueError(f"y must be on the device of x ({x.device}); got {y.device}")
+    for name, t in (("x", x), ("y", y)):
+        bad = int((~torch.isfinite(t)).sum())
+        if bad:
+            raise ValueError(f"{name} must hold finite numbers only; got {bad} nan "
+                             f"or inf value(s) of {t.numel()}")
 
 
 def line_moments(x: Tensor, y: Tensor) -> LineMoments:
     r"""The moments :class:`LineMoments` of the data ``(x, y)`` (section P12).
 
     Args:
-        x, y: 1-D floating tensors of the same length ``N >= 2``, ``x`` not all 0.
+        x, y: 1-D floating tensors of finite numbers, of the same length
+            ``N >= 2`` and on one device, ``x`` not all 0.
 
     >>> lm = line_moments(torch.tensor([1.0, -1.0, 2.0]),
     ...                   torch.tensor([1.0, 0.0, 4.0]))
@@ -434,17 +474,18 @@ def line_moments(x: Tensor, y: Tensor) -> LineMoments:
     w_hat = float(x @ y / xx)
     r = y - w_hat * x
     h = float((x * x).mean())
-    return LineMoments(h=h, v=float(x.pow(4).mean()) - h**2,
+    # v >= 0 exactly (Jensen); rounding can leave -1e-20 when all |x_i| are equal
+    return LineMoments(h=h, v=max(float(x.pow(4).mean()) - h**2, 0.0),
                        s=float((x * x * r * r).mean()),
                        c3=float((x.pow(3) * r).mean()), w_hat=w_hat,
                        loss_min=float((r * r).mean() / 2), n=x.numel())
 
 
 def _lr_tensor(lr: float | Tensor) -> Tensor:
-    lr = torch.as_tensor(lr, dtype=F64).cpu()
-    if not (torch.isfinite(lr).all() and (lr > 0).all()):
-        raise ValueError(f"lr must be > 0 and finite (a number or a tensor); got "
-                         f"{lr.tolist()!r}")
+    rule = "> 0 and finite (a number or a non-empty tensor)"
+    lr = _reals("lr", lr, rule)
+    if lr.numel() == 0 or not (torch.isfinite(lr).all() and (lr > 0).all()):
+        raise ValueError(f"lr must be {rule}; got {lr.tolist()!r}")
     return lr
 
 
@@ -574,8 +615,8 @@ def simulate_line_sgd(x: Tensor, y: Tensor, *, lr: float, batch_size: int, steps
     The runs share ``w0`` and differ in their batches. Section P12.
 
     Args:
-        x, y: 1-D floating tensors of length ``N >= 2`` (the device of ``x``
-            is used).
+        x, y: 1-D floating tensors of finite numbers, of length ``N >= 2``, on
+            one device.
         lr: :math:`\eta > 0`; batch_size: ``b >= 1``; steps: ``>= 0``.
         w0: start value, real.
         runs: number of runs, ``>= 1``.
@@ -765,7 +806,7 @@ def simulate_curvature_sgd(curvatures: Tensor | Sequence[float], *,
     ...                        batch_size=2, steps=1, device="cpu")[1].tolist()
     [[0.5], [0.0]]
     """
-    L = torch.as_tensor(curvatures, dtype=F64).cpu()
+    L = _reals("curvatures", curvatures, "a non-empty 1-D list of finite numbers > 0")
     if L.ndim != 1 or L.numel() == 0 or not (
             torch.isfinite(L).all() and (L > 0).all()):
         raise ValueError(f"curvatures must be a non-empty 1-D list of finite numbers "

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from collections.abc import Sequence
@@ -36,18 +37,21 @@ def _parser() -> argparse.ArgumentParser:
     gra.add_argument("submissions", nargs="+", metavar="SUBMISSION",
                      help="notebooks, or folders of notebooks")
     gra.add_argument("--out", required=True, metavar="DIR",
-                     help="gradebook.csv, feedback/ and grading.json go here")
-    gra.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
+                     help="a new or empty folder: gradebook.csv, feedback/ and "
+                     "grading.json go here")
+    gra.add_argument("-j", "--jobs", type=_number(int, 1), default=1, metavar="N",
                      help="submissions graded in parallel (default 1)")
     gra.add_argument("--extra-cases", metavar="FILE",
                      help="JSON file of instructor-only cases")
-    gra.add_argument("--timeout", type=float, default=120.0, metavar="S",
+    gra.add_argument("--timeout", type=_number(float, 0), default=120.0,
+                     metavar="S",
                      help="wall-clock seconds per submission (default 120)")
-    gra.add_argument("--call-timeout", type=float, default=20.0, metavar="S",
+    gra.add_argument("--call-timeout", type=_number(float, 0), default=20.0,
+                     metavar="S",
                      help="seconds per cell and per graded call (default 20)")
-    gra.add_argument("--memory", type=int, default=2048, metavar="MB",
+    gra.add_argument("--memory", type=_number(int, 256), default=2048, metavar="MB",
                      help="address-space limit per submission (default 2048)")
-    gra.add_argument("--seed", type=int, default=None,
+    gra.add_argument("--seed", type=_number(int, 0), default=None,
                      help="seed of the grading cases (default: drawn now)")
     gra.add_argument("--sandbox", choices=("auto", "bwrap", "none"), default="auto",
                      help="auto: bubblewrap when it works here (default)")
@@ -56,10 +60,42 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _expand(paths: Sequence[str]) -> list[str]:
+def _number(kind: type, low: float):
+    """An argparse type: an int ``>= low``, or a finite float ``> low``."""
+    rule = f"an int >= {low}" if kind is int else f"a number > {low}"
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        ok = value is not None and (value >= low if kind is int
+                                    else math.isfinite(value) and value > low)
+        if not ok:
+            raise argparse.ArgumentTypeError(f"must be {rule}; got {text!r}")
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
+def _expand(paths: Sequence[str], out: str) -> list[str]:
+    """Folders stand for their ``*.ipynb`` files; other paths are kept as given."""
     found = []
     for p in map(Path, paths):
-        found += sorted(map(str, p.glob("*.ipynb"))) if p.is_dir() else [str(p)]
+        if not p.is_dir():
+            found.append(str(p))
+            continue
+        notebooks = sorted(map(str, p.glob("*.ipynb")))
+        if not notebooks:
+            raise ValueError(
+                f"SUBMISSION must be a notebook or a folder of notebooks; got "
+                f"{str(p)!r} (a folder without *.ipynb files; subfolders are not "
+                "searched)")
+        if Path(out).resolve().is_relative_to(p.resolve()):
+            raise ValueError(f"--out must not lie inside a SUBMISSION folder; got "
+                             f"{out!r} (inside {str(p)!r})")
+        found += notebooks
     return found
 
 
@@ -95,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             for path in release(args.solutions, args.out):
                 print(f"wrote {path}")
             return 0
-        submissions = _expand(args.submissions)
+        submissions = _expand(args.submissions, args.out)
         start = time.perf_counter()
         rows = grade(args.solution, submissions, args.out, jobs=args.jobs,
                      extra_cases=args.extra_cases, seed=args.seed,
@@ -105,7 +141,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                      sandbox=args.sandbox,
                      progress=False if args.no_progress else None)
     except (NotebookError, GradingError, ValueError, TypeError, OSError) as exc:
-        print(f"mbgd {args.command}: error: {exc}", file=sys.stderr)
+        message = " ".join(str(exc).split("\n"))  # one line, as argparse writes
+        print(f"mbgd {args.command}: error: {message}", file=sys.stderr)
         return 2
     seconds = time.perf_counter() - start
     statuses = {}

@@ -138,7 +138,8 @@ def neyman_allocation(sizes: Sequence[int] | Tensor, stds: Sequence[float] | Ten
     tensor([5, 3, 2])
     """
     sizes = _as_sizes(sizes)
-    stds = torch.as_tensor(stds, dtype=torch.float64)
+    stds = _as_numbers("stds", stds, "a 1-D list of real numbers >= 0",
+                       torch.float64)
     check_shape("stds", stds, (sizes.numel(),))
     if not (torch.isfinite(stds).all() and (stds >= 0).all()):
         raise ValueError(f"stds must be finite and >= 0; got {stds.tolist()!r}")
@@ -150,12 +151,26 @@ def neyman_allocation(sizes: Sequence[int] | Tensor, stds: Sequence[float] | Ten
 
 
 def _as_sizes(sizes: Sequence[int] | Tensor) -> Tensor:
-    t = torch.as_tensor(sizes)
+    t = _as_numbers("sizes", sizes, "a non-empty 1-D list of ints >= 1")
     if t.ndim != 1 or t.numel() == 0 or t.is_floating_point() or t.is_complex() \
             or t.dtype == torch.bool or not (t >= 1).all():
         raise ValueError(f"sizes must be a non-empty 1-D list of ints >= 1; "
                          f"got {sizes!r}")
     return t.to(torch.int64).cpu()
+
+
+def _as_numbers(name: str, value, rule: str, dtype: torch.dtype | None = None,
+                device: str | None = "cpu") -> Tensor:
+    """``value`` as a tensor (on the CPU by default: bookkeeping), with a
+    ``TypeError`` naming ``name`` for things that are not real numbers (strings,
+    None, ragged lists, bools, complex numbers)."""
+    try:
+        t = torch.as_tensor(value)
+    except (TypeError, ValueError, RuntimeError):
+        raise TypeError(f"{name} must be {rule}; got {value!r}") from None
+    if t.dtype == torch.bool or t.is_complex():
+        raise TypeError(f"{name} must be {rule}; got {value!r}")
+    return t.to(device=device, dtype=dtype)
 
 
 def _allocate(scores: Tensor, sizes: Tensor, b: int) -> Tensor:
@@ -413,15 +428,15 @@ class StratifiedSampler(IndexSampler):
                                  "got None")
             # b >= K here, so every stratum gets at least one draw
             return neyman_allocation(self.sizes, stds, self.batch_size)
-        n = torch.as_tensor(allocation)
+        rule = (f"'proportional', 'neyman' or {self.sizes.numel()} ints with "
+                f"1 <= n_k <= N_k = {self.sizes.tolist()} summing to "
+                f"batch_size={self.batch_size}")
+        n = _as_numbers("allocation", allocation, rule)
         ok = (n.ndim == 1 and n.numel() == self.sizes.numel()
               and not n.is_floating_point() and bool((n >= 1).all())
               and bool((n <= self.sizes).all()) and int(n.sum()) == self.batch_size)
         if not ok:
-            raise ValueError(
-                f"allocation must be 'proportional', 'neyman' or {self.sizes.numel()} "
-                f"ints with 1 <= n_k <= N_k = {self.sizes.tolist()} summing to "
-                f"batch_size={self.batch_size}; got {allocation!r}")
+            raise ValueError(f"allocation must be {rule}; got {allocation!r}")
         return n.to(torch.int64).cpu()
 
     def epoch(self) -> list[Tensor]:
@@ -437,13 +452,16 @@ class StratifiedSampler(IndexSampler):
         r"""The stratified estimate :math:`\sum_k W_k \bar v_k` from one batch.
 
         Args:
-            values: per-example values of a batch in the sampler's order, shape
-                ``(b, ...)``.
+            values: per-example values of a batch in the sampler's order, a
+                floating tensor of shape ``(b, ...)``.
 
         Returns:
             shape ``values.shape[1:]``, in the dtype of ``values``.
         """
-        check_type("values", values, Tensor, "a torch.Tensor")
+        check_type("values", values, Tensor, "a floating torch.Tensor")
+        if not values.is_floating_point():
+            raise TypeError("values must be a floating torch.Tensor (the weights are "
+                            f"fractions); got dtype {values.dtype}")
         if values.ndim == 0 or values.shape[0] != self.batch_size:
             raise ValueError(f"values must have first dimension {self.batch_size} "
                              f"(the batch size); got shape {tuple(values.shape)}")
@@ -492,7 +510,8 @@ class TensorBatches:
         drop_last: drop the short last batch.
         seed: int, ``torch.Generator`` or ``None`` (see :mod:`mbgd.seeding`).
         sampler: an :class:`IndexSampler` over ``N`` examples instead of the
-            ``batch_size``/``shuffle``/``drop_last``/``seed`` arguments.
+            ``batch_size``/``shuffle``/``drop_last``/``seed`` arguments (leave
+            those at their defaults).
         device: where the batches live; the tensors are moved there once.
             Default ``None``: stay where the tensors are (they must share a
             device), so data on the CPU is not sent to a GPU behind your back.
@@ -525,9 +544,12 @@ class TensorBatches:
                                    drop_last=drop_last, seed=seed, device=self.device)
         else:
             check_type("sampler", sampler, IndexSampler, "a sampler from mbgd.data")
-            if batch_size is not None:
-                raise ValueError("batch_size must be None when a sampler is given "
-                                 f"(the sampler sets it); got {batch_size!r}")
+            given = {"batch_size": (batch_size, None), "shuffle": (shuffle, True),
+                     "drop_last": (drop_last, False), "seed": (seed, None)}
+            for name, (value, default) in given.items():
+                if value is not default:
+                    raise ValueError(f"{name} must be {default!r} when a sampler is "
+                                     f"given (the sampler sets it); got {value!r}")
             if sampler.n != n:
                 raise ValueError(f"sampler must draw from the N = {n} examples of "
                                  f"the tensors; got a sampler over n = {sampler.n}")

@@ -15,8 +15,9 @@ torch.Size([31, 2])
 
 from __future__ import annotations
 
+from ._checks import check_choice, check_int, check_real, check_type
 from .explore import Control, Explorer
-from .landscapes import get_landscape
+from .landscapes import LANDSCAPES, get_landscape
 from .plotting import new_axes, plot_landscape, plot_path
 from .steps import gd
 from .trajectory import Trajectory, run
@@ -40,9 +41,10 @@ def simulate_descent(landscape: str = "robot arm", fraction: float = 0.5,
 
     Args:
         landscape: one of :data:`QUADRATICS` (each has a known smoothness ``L``).
-        fraction: the step as a fraction of the stability limit ``2 / L``, ``> 0``;
-            above 1 the run diverges (it stops at the first non-finite value,
-            with ``diverged_at`` set, if ``steps`` is large enough to get there).
+        fraction: the step as a fraction of the stability limit ``2 / L``, a
+            finite real number ``> 0``; above 1 the run diverges (it stops at the
+            first non-finite value, with ``diverged_at`` set, if ``steps`` is large
+            enough to get there).
         steps: number of steps, ``>= 0``.
 
     Returns:
@@ -58,9 +60,9 @@ def simulate_descent(landscape: str = "robot arm", fraction: float = 0.5,
         >>> [round(v, 4) for v in bad.points[:, 0].tolist()]  # x1 times 1 - 2.04
         [-1.6, 1.664, -1.7306]
     """
-    if landscape not in QUADRATICS:
-        listed = ", ".join(repr(k) for k in QUADRATICS)
-        raise ValueError(f"landscape must be one of {listed}; got {landscape!r}")
+    check_choice("landscape", landscape, tuple(QUADRATICS))
+    fraction = check_real("fraction", fraction, low=0.0, bounds="(]")
+    steps = check_int("steps", steps, low=0)
     f = get_landscape(landscape)
     rule = gd(fraction * 2.0 / f.smoothness)
     return run(rule, f, QUADRATICS[landscape], steps, on_divergence="stop")
@@ -73,7 +75,8 @@ class DescentView:
     :meth:`update` sets the path, the gap curve and the caption.
 
     Args:
-        fig: a ``matplotlib.figure.Figure`` to draw into (two axes are added).
+        fig: a ``matplotlib.figure.Figure`` (or subfigure) to draw into (two axes
+            are added).
         landscape: one of :data:`QUADRATICS`.
 
     ``update(path, fraction)`` takes a :class:`mbgd.trajectory.Trajectory` of this
@@ -89,6 +92,10 @@ class DescentView:
     """
 
     def __init__(self, fig, landscape: str = "robot arm"):
+        from matplotlib.figure import FigureBase
+
+        check_type("fig", fig, FigureBase, "a matplotlib Figure")
+        check_choice("landscape", landscape, tuple(QUADRATICS))
         self.f = get_landscape(landscape)
         left, right = fig.subplots(1, 2, width_ratios=(1.1, 1.0))
         plot_landscape(self.f, left)
@@ -118,7 +125,8 @@ def plot_descent(path: Trajectory, ax=None):
 
     Args:
         path: a :class:`mbgd.trajectory.Trajectory` from :func:`simulate_descent`
-            (points of shape ``(K + 1, 2)``).
+            (points of shape ``(K + 1, 2)``), or any run on a landscape of
+            :data:`mbgd.landscapes.LANDSCAPES`.
         ax: the ``Axes`` to draw on (``None``: a new figure).
 
     Example:
@@ -128,6 +136,11 @@ def plot_descent(path: Trajectory, ax=None):
         ('robot arm', 2)
         >>> plt.close(ax.figure)
     """
+    check_type("path", path, Trajectory, "a Trajectory from simulate_descent")
+    if path.landscape not in LANDSCAPES:
+        listed = ", ".join(repr(k) for k in LANDSCAPES)
+        raise ValueError(f"path must be a run on one of the landscapes {listed}; "
+                         f"got one on {path.landscape!r}")
     ax = new_axes(ax)
     plot_landscape(get_landscape(path.landscape), ax)
     plot_path(path, ax)

@@ -35,10 +35,11 @@ def default_device() -> torch.device:
                 f"{ENV_VAR} must name a torch device such as 'cpu' or 'cuda:0'; "
                 f"got {wanted!r}"
             ) from exc
-        if device.type == "cuda" and not torch.cuda.is_available():
+        missing = _missing(device)
+        if missing:
             raise ValueError(
                 f"{ENV_VAR} must name a device this machine has; got {wanted!r} "
-                "but CUDA is not available"
+                f"but {missing}"
             )
         return device
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -46,6 +47,10 @@ def default_device() -> torch.device:
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
     """Turn a ``device=`` argument into a ``torch.device`` (``None``: the default).
+
+    Raises ``TypeError`` for a wrong type and ``ValueError`` for an unknown device
+    or one that this machine lacks (``"cuda"`` without CUDA, ``"cuda:3"`` with
+    fewer GPUs), before any tensor is made.
 
     >>> resolve_device("cpu")
     device(type='cpu')
@@ -57,8 +62,28 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
             f"device must be a str, a torch.device or None; got {device!r}"
         )
     try:
-        return torch.device(device)
+        resolved = torch.device(device)
     except RuntimeError as exc:
         raise ValueError(
             f"device must name a torch device such as 'cpu' or 'cuda'; got {device!r}"
         ) from exc
+    missing = _missing(resolved)
+    if missing:
+        raise ValueError(
+            f"device must name a device this machine has; got {device!r} "
+            f"but {missing}"
+        )
+    return resolved
+
+
+def _missing(device: torch.device) -> str:
+    """Why this machine lacks ``device`` (CUDA or MPS), or ``""`` if it has it."""
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            return "CUDA is not available"
+        count = torch.cuda.device_count()
+        if device.index is not None and device.index >= count:
+            return f"this machine has {count} CUDA device(s)"
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        return "MPS is not available"
+    return ""

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
@@ -102,6 +102,28 @@ _DIVERGED = 1e8
 _MAX_ENUMERATED = 2_000_000
 
 
+def _reals(name: str, value, rule: str, device=None) -> Tensor:
+    """``value`` as a float64 tensor, or ``TypeError`` if it is not real numbers
+    (a string, ``None``, a bool, a complex tensor)."""
+    if not (value is None or isinstance(value, (bool, str)) or (
+            isinstance(value, Tensor) and (value.dtype == torch.bool
+                                           or value.is_complex()))):
+        try:
+            return torch.as_tensor(value, dtype=DTYPE, device=device)
+        except (TypeError, ValueError, RuntimeError):
+            pass
+    raise TypeError(f"{name} must be {rule}; got {value!r}")
+
+
+def _check_finite(name: str, tensor: Tensor) -> Tensor:
+    """Raise ``ValueError`` if ``tensor`` holds a nan or an infinity."""
+    bad = int((~torch.isfinite(tensor)).sum())
+    if bad:
+        raise ValueError(f"{name} must hold finite numbers only; got {bad} nan or "
+                         f"inf value(s) of {tensor.numel()}")
+    return tensor
+
+
 # --------------------------------------------------------------------------
 # The running example: noisy linear regression
 # --------------------------------------------------------------------------
@@ -133,8 +155,8 @@ class LinearRegression:
     Usually built by :func:`linear_regression` or :func:`running_example`.
 
     Attributes:
-        X: inputs, float64 ``(N, d)``; y: targets, ``(N,)``; beta: the true
-            coefficients, ``(d,)``.
+        X: inputs, float64 ``(N, d)`` with ``N, d >= 1``; y: targets, ``(N,)``;
+            beta: the true coefficients, ``(d,)``; all finite, on one device.
 
     Example:
         >>> X = torch.tensor([[1.0], [3.0]], dtype=torch.float64)
@@ -154,6 +176,9 @@ class LinearRegression:
         check_shape("X", self.X, (None, None))
         check_shape("y", self.y, (self.X.shape[0],))
         check_shape("beta", self.beta, (self.X.shape[1],))
+        if self.X.numel() == 0:
+            raise ValueError("X must have N >= 1 rows and d >= 1 columns; got shape "
+                             f"{tuple(self.X.shape)}")
         for name in ("X", "y", "beta"):
             tensor = getattr(self, name)
             if tensor.dtype != DTYPE:
@@ -161,6 +186,7 @@ class LinearRegression:
             if tensor.device != self.X.device:
                 raise ValueError(f"{name} must be on X's device {self.X.device}; "
                                  f"got {tensor.device}")
+            _check_finite(name, tensor)
 
     @property
     def n(self) -> int:
@@ -183,7 +209,7 @@ class LinearRegression:
         return torch.linalg.solve(self.hessian, self.X.T @ self.y / self.n)
 
     def _as_w(self, w: Tensor | Sequence[float]) -> Tensor:
-        w = torch.as_tensor(w, dtype=DTYPE, device=self.X.device)
+        w = _reals("w", w, f"real numbers of shape (..., {self.dim})", self.X.device)
         if w.ndim == 0 or w.shape[-1] != self.dim:
             raise ValueError(f"w must have last dimension d = {self.dim}; got shape "
                              f"{tuple(w.shape)}")
@@ -248,14 +274,14 @@ def linear_regression(n: int, beta: Sequence[float] | Tensor, *,
     (torch.Size([4, 2]), True)
     """
     n = check_int("n", n, low=1)
-    beta = torch.as_tensor(beta, dtype=DTYPE).cpu()
+    beta = _reals("beta", beta, "a non-empty 1-D list of finite numbers").cpu()
     if beta.ndim != 1 or beta.numel() == 0 or not torch.isfinite(beta).all():
         raise ValueError(f"beta must be a non-empty 1-D list of finite numbers; got "
                          f"{beta.tolist()!r}")
     noise_std = check_real("noise_std", noise_std, low=0.0)
     if scales is None:
         scales = torch.ones_like(beta)
-    scales = torch.as_tensor(scales, dtype=DTYPE).cpu()
+    scales = _reals("scales", scales, f"{beta.numel()} finite numbers > 0").cpu()
     if scales.shape != beta.shape or not (scales > 0).all() \
             or not torch.isfinite(scales).all():
         raise ValueError(f"scales must be {beta.numel()} finite numbers > 0 (one per "
@@ -400,7 +426,8 @@ def gradient_work(X: Tensor, y: Tensor, w: Tensor) -> GradientWork:
     call. (Section P6.)
 
     Args:
-        X: the batch's inputs ``(b, d)``; y: targets ``(b,)``; w: ``(d,)``.
+        X: the batch's inputs ``(b, d)``; y: targets ``(b,)``; w: ``(d,)``;
+            ``b, d >= 1``, all of one floating dtype and on one device.
 
     Returns:
         a :class:`GradientWork`.
@@ -413,9 +440,17 @@ def gradient_work(X: Tensor, y: Tensor, w: Tensor) -> GradientWork:
     """
     for name, t in (("X", X), ("y", y), ("w", w)):
         check_type(name, t, Tensor, "a torch.Tensor")
-    if X.ndim != 2 or y.shape != X.shape[:1] or w.shape != X.shape[1:]:
-        raise ValueError(f"X, y, w must have shapes (b, d), (b,), (d,); got "
-                         f"{tuple(X.shape)}, {tuple(y.shape)}, {tuple(w.shape)}")
+    if X.ndim != 2 or y.shape != X.shape[:1] or w.shape != X.shape[1:] \
+            or X.numel() == 0:
+        raise ValueError(f"X, y, w must have shapes (b, d), (b,), (d,) with b, d >= "
+                         f"1; got {tuple(X.shape)}, {tuple(y.shape)}, "
+                         f"{tuple(w.shape)}")
+    if not X.is_floating_point():
+        raise TypeError(f"X must be a floating tensor; got dtype {X.dtype}")
+    for name, t in (("y", y), ("w", w)):
+        if t.dtype != X.dtype or t.device != X.device:
+            raise TypeError(f"{name} must have X's dtype {X.dtype} and device "
+                            f"{X.device}; got {t.dtype} on {t.device}")
     b = X.shape[0]
     Y, W = y.unsqueeze(1), w.unsqueeze(1)  # (b, 1), (d, 1)
 
@@ -442,13 +477,13 @@ def gradient_work(X: Tensor, y: Tensor, w: Tensor) -> GradientWork:
 # Estimates from samplers, and their exact moments
 # --------------------------------------------------------------------------
 
-def _as_values(values: Tensor) -> Tensor:
-    check_type("values", values, Tensor, "a torch.Tensor of per-example values")
-    if values.ndim == 0 or values.shape[0] == 0 or not values.is_floating_point():
-        raise ValueError("values must be a floating tensor with a first (example) "
-                         f"dimension >= 1; got dtype {values.dtype} and shape "
-                         f"{tuple(values.shape)}")
-    return values
+def _as_values(values: Tensor, name: str = "values") -> Tensor:
+    check_type(name, values, Tensor, "a torch.Tensor of per-example values")
+    if values.ndim == 0 or values.numel() == 0 or not values.is_floating_point():
+        raise ValueError(f"{name} must be a floating tensor with a first (example) "
+                         f"dimension >= 1 and no empty dimension; got dtype "
+                         f"{values.dtype} and shape {tuple(values.shape)}")
+    return _check_finite(name, values)
 
 
 def sample_estimates(values: Tensor, sampler: IndexSampler, *, epochs: int = 1
@@ -461,7 +496,8 @@ def sample_estimates(values: Tensor, sampler: IndexSampler, *, epochs: int = 1
     :math:`\sum_k W_k \bar v_k`. (Sections P6, P7, P10.)
 
     Args:
-        values: per-example values, ``(N, ...)`` (e.g. per-example gradients).
+        values: per-example values, floating and finite, ``(N, ...)`` (e.g.
+            per-example gradients).
         sampler: a sampler over ``N`` examples whose batches all have one size
             (an :class:`~mbgd.data.EpochSampler` needs ``drop_last=True`` unless
             ``b`` divides ``N``).
@@ -522,7 +558,7 @@ def exact_batch_moments(values: Tensor, batch_size: int, *, replacement: bool
     :math:`\frac{\Sigma}{b}\frac{N-b}{N-1}` to rounding error. (Section P7.)
 
     Args:
-        values: per-example values, ``(N,)`` or ``(N, P)``.
+        values: per-example values, floating and finite, ``(N,)`` or ``(N, P)``.
         batch_size: ``b``, ``1 <= b`` (``<= N`` without replacement).
         replacement: enumerate tuples (``True``) or subsets (``False``).
 
@@ -622,10 +658,11 @@ def equicorrelated_batch_means(variance: float, rho: float, batch_size: int,
     rho = check_real("rho", rho, low=0.0, high=1.0)
     b = check_int("batch_size", batch_size, low=1)
     m = check_int("num_batches", num_batches, low=1)
+    device = resolve_device(device)
     gen = as_generator(seed)
     z = torch.randn(m, b + 1, generator=gen, dtype=DTYPE)
     samples = math.sqrt(rho) * z[:, :1] + math.sqrt(1 - rho) * z[:, 1:]
-    return (math.sqrt(variance) * samples.mean(1)).to(resolve_device(device))
+    return (math.sqrt(variance) * samples.mean(1)).to(device)
 
 
 def grouped_batch_means(values: Tensor, groups: Tensor, batch_size: int,
@@ -642,7 +679,7 @@ def grouped_batch_means(values: Tensor, groups: Tensor, batch_size: int,
     :math:`\rho = V_B/\sigma^2`. (Section P7.)
 
     Args:
-        values: per-example values, ``(N,)`` or ``(N, P)``.
+        values: per-example values, floating and finite, ``(N,)`` or ``(N, P)``.
         groups: integer group label of every example, ``(N,)``.
         batch_size: ``b >= 1``; num_batches: ``M >= 1``.
         seed: int, ``torch.Generator`` or ``None``.
@@ -767,7 +804,7 @@ def simulate_tail(values: Tensor, eps: float, max_batch: int, num_streams: int, 
     alone is an unbiased estimate.) (Section P8.)
 
     Args:
-        values: per-example values (1-D gradients), ``(N,)``.
+        values: per-example values (1-D gradients), floating and finite, ``(N,)``.
         eps: :math:`\varepsilon > 0`.
         max_batch: ``B >= 1``.
         num_streams: ``M >= 1``.
@@ -806,9 +843,9 @@ def simulate_tail(values: Tensor, eps: float, max_batch: int, num_streams: int, 
 
 def _quad_terms(grad, hess, cov) -> tuple[Tensor, Tensor, Tensor]:
     """``|G|^2``, ``G^T H G`` and ``tr(H Sigma)`` for 1-D or d-D inputs."""
-    G = torch.as_tensor(grad, dtype=DTYPE)
-    H = torch.as_tensor(hess, dtype=DTYPE)
-    C = torch.as_tensor(cov, dtype=DTYPE)
+    G = _check_finite("grad", _reals("grad", grad, "a number or a (d,) tensor"))
+    H = _check_finite("hess", _reals("hess", hess, "a number or a (d, d) tensor"))
+    C = _check_finite("cov", _reals("cov", cov, "a number or a (d, d) tensor"))
     if G.ndim == 0:
         if H.ndim or C.ndim:
             raise ValueError("hess and cov must be numbers when grad is a number; got"
@@ -821,6 +858,11 @@ def _quad_terms(grad, hess, cov) -> tuple[Tensor, Tensor, Tensor]:
     if float(G @ H @ G) <= 0:
         raise ValueError("hess must have grad^T hess grad > 0 (curvature along the "
                          f"gradient); got {float(G @ H @ G)!r}")
+    eigs = torch.linalg.eigvalsh(0.5 * (C + C.T))
+    if not torch.allclose(C, C.T) or float(eigs[0]) < -1e-12 * max(
+            1.0, float(eigs.abs().max())):
+        raise ValueError("cov must be a covariance (symmetric positive "
+                         f"semidefinite); got {C.tolist() if d > 1 else C.item()!r}")
     return G @ G, G @ H @ G, (H * C.T).sum()
 
 
@@ -845,7 +887,8 @@ def optimal_lr(grad, hess, cov, batch_size: int) -> float:
     Args:
         grad: :math:`G`, a number or ``(d,)``.
         hess: :math:`H`, a number or ``(d, d)``, with :math:`G^\top HG > 0`.
-        cov: :math:`\Sigma` (per-example covariance), a number or ``(d, d)``.
+        cov: :math:`\Sigma` (per-example covariance), a number ``>= 0`` or a
+            symmetric positive semidefinite ``(d, d)``; all finite.
         batch_size: ``b >= 1``.
 
     >>> optimal_lr(1.0, 1.0, 3.0, 3)  # 1 / (1 + 3/3)
@@ -947,9 +990,9 @@ def simulate_progress(G: Tensor, hess: Tensor | float,
     averages this over the batches. (Section P9.)
 
     Args:
-        G: per-example gradients, ``(N,)`` or ``(N, d)``.
+        G: per-example gradients, floating and finite, ``(N,)`` or ``(N, d)``.
         hess: :math:`H`, a number or ``(d, d)``.
-        batch_sizes: ``K`` batch sizes, each ``>= 1``.
+        batch_sizes: a sequence of ``K`` batch sizes, ints ``>= 1``.
         num_batches: batches per batch size, ``>= 2``.
         seed: int, ``torch.Generator`` or ``None``.
 
@@ -960,9 +1003,20 @@ def simulate_progress(G: Tensor, hess: Tensor | float,
     >>> r.predicted.tolist(), r.noise_scale  # Delta_max = 1/2, S = 1
     ([0.25, 0.49230769230769234], 1.0)
     """
-    G = _as_values(G).cpu().to(DTYPE)
+    G = _as_values(G, "G").cpu().to(DTYPE)
+    if G.ndim > 2:
+        raise ValueError(f"G must have shape (N,) or (N, d); got shape "
+                         f"{tuple(G.shape)}")
     G2 = G if G.ndim == 2 else G.unsqueeze(1)
-    H = torch.as_tensor(hess, dtype=DTYPE).cpu().reshape(G2.shape[1], G2.shape[1])
+    d = G2.shape[1]
+    H = _reals("hess", hess, "a number or a (d, d) tensor").cpu()
+    if H.numel() != d * d:
+        raise ValueError(f"hess must be a number or have shape ({d}, {d}) for G of "
+                         f"shape {tuple(G.shape)}; got shape {tuple(H.shape)}")
+    H = H.reshape(d, d)
+    if isinstance(batch_sizes, str) or not isinstance(batch_sizes, Iterable):
+        raise TypeError(f"batch_sizes must be a sequence of ints >= 1; got "
+                        f"{batch_sizes!r}")
     sizes = [check_int("batch_sizes", b, low=1) for b in batch_sizes]
     if not sizes:
         raise ValueError("batch_sizes must hold at least one int >= 1; got []")
@@ -1044,7 +1098,7 @@ def sgd_least_squares(problem: LinearRegression, lr: float | Sequence[float] | T
         epochs: passes over the sampler, ``>= 1``.
         batch_size: ``b`` in ``[1, N]`` for the default sampler; ``None`` with
             ``sampler``.
-        w0: start, ``(d,)``; default zeros.
+        w0: start, ``(d,)`` finite numbers; default zeros.
         sampler: any :class:`mbgd.data.IndexSampler` over the ``N`` examples.
         seed: int, ``torch.Generator`` or ``None``, for the default sampler.
 
@@ -1057,7 +1111,7 @@ def sgd_least_squares(problem: LinearRegression, lr: float | Sequence[float] | T
     (torch.Size([2, 41]), 8, True)
     """
     check_type("problem", problem, LinearRegression, "a LinearRegression")
-    lrs = torch.as_tensor(lr, dtype=DTYPE).reshape(-1)
+    lrs = _reals("lr", lr, "one or more finite numbers > 0").reshape(-1)
     if lrs.numel() == 0 or not (torch.isfinite(lrs).all() and (lrs > 0).all()):
         raise ValueError(f"lr must be one or more finite numbers > 0; got {lr!r}")
     epochs = check_int("epochs", epochs, low=1)
@@ -1075,8 +1129,11 @@ def sgd_least_squares(problem: LinearRegression, lr: float | Sequence[float] | T
             raise ValueError(f"sampler must draw from the N = {problem.n} examples; "
                              f"got a sampler over n = {sampler.n}")
     device = problem.X.device
-    w = torch.zeros(problem.dim, dtype=DTYPE, device=device) if w0 is None \
-        else problem._as_w(w0).clone()
+    if w0 is None:
+        w = torch.zeros(problem.dim, dtype=DTYPE, device=device)
+    else:
+        w = _reals("w0", w0, f"{problem.dim} finite numbers", device)
+        w = _check_finite("w0", check_shape("w0", w, (problem.dim,))).clone()
     w = w.expand(lrs.numel(), -1).clone()  # (L, d)
     lrs = lrs.to(device).unsqueeze(1)
     what, H = problem.minimizer, problem.hessian

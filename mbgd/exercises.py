@@ -50,12 +50,13 @@ Book section: the graded notebook at the end of each part.
 from __future__ import annotations
 
 import copy
+import inspect
 import json
 import math
 import numbers
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,7 +64,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ._checks import check_choice, check_type
+from ._checks import check_choice, check_int, check_real, check_type
 
 __all__ = [
     "KINDS",
@@ -160,7 +161,7 @@ def read_notebook(path: str | os.PathLike) -> dict:
         ...
         mbgd.exercises.NotebookError: invalid JSON at line 1 column 12: Expecting value
     """
-    path = Path(path)
+    path = Path(check_type("path", path, (str, os.PathLike), "a path"))
     try:
         size = path.stat().st_size
         if size > MAX_NOTEBOOK_BYTES:
@@ -468,13 +469,23 @@ def release(solutions: Sequence[str | os.PathLike], out_dir: str | os.PathLike
             ) -> list[Path]:
     """Write the student version of each solution notebook into ``out_dir``.
 
+    Every solution is read and checked before anything is written, so a bad one
+    leaves ``out_dir`` as it was.
+
     Args:
-        solutions: paths of solution notebooks.
-        out_dir: folder for the student notebooks (created if missing); each keeps
-            its solution's file name. A solution is never overwritten.
+        solutions: paths of solution notebooks, a non-empty list (not one path
+            as a str); file names must be distinct.
+        out_dir: folder for the student notebooks (created if missing), not the
+            folder of a solution; each keeps its solution's file name. A solution
+            is never overwritten.
 
     Returns:
         The paths written, in the order of ``solutions``.
+
+    Raises:
+        NotebookError: naming the solution, for a missing, unreadable or
+            malformed notebook, two solutions of one name, or an ``out_dir``
+            that would overwrite a solution.
 
     Example:
         >>> import nbformat, tempfile
@@ -489,16 +500,57 @@ def release(solutions: Sequence[str | os.PathLike], out_dir: str | os.PathLike
         >>> path.name, cell_source(student["cells"][0]).splitlines()[1]
         ('part0.ipynb', 'raise NotImplementedError("q1: write your answer here")')
     """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    for src in map(Path, solutions):
-        target = out / src.name
-        if target.exists() and target.resolve() == src.resolve():
+    sources = _paths("solutions", solutions)
+    out = Path(check_type("out_dir", out_dir, (str, os.PathLike), "a path"))
+    if out.exists() and not out.is_dir():
+        raise NotebookError(f"out_dir must be a folder; got {str(out)!r} (a file)")
+    released, names = [], set()
+    for src in sources:
+        if src.name in names:
             raise NotebookError(
-                f"out_dir must differ from the folder of {src}; got {out_dir!r}")
-        written.append(write_notebook(release_notebook(read_notebook(src)), target))
-    return written
+                f"solutions must have distinct file names; got {src.name!r} twice")
+        names.add(src.name)
+        if out.exists() and src.parent.resolve() == out.resolve():
+            raise NotebookError(
+                f"out_dir must differ from the folder of {src}; got {str(out)!r}")
+        try:
+            released.append(release_notebook(read_notebook(src)))
+        except NotebookError as exc:
+            raise NotebookError(f"solution {src}: {exc}") from exc
+    out.mkdir(parents=True, exist_ok=True)
+    return [write_notebook(nb, out / src.name) for nb, src in zip(released, sources)]
+
+
+def _paths(name: str, paths: Any) -> list[Path]:
+    """Check a non-empty list of existing files; a lone path is refused."""
+    if isinstance(paths, (str, bytes, os.PathLike)) or not isinstance(
+            paths, Iterable):
+        raise TypeError(f"{name} must be a list of paths; got {paths!r}")
+    paths = list(paths)
+    if not paths:
+        raise ValueError(f"{name} must be a non-empty list of paths; got {paths!r}")
+    return [_existing_file(name, p, "existing files") for p in paths]
+
+
+def _existing_file(name: str, path: Any, rule: str = "an existing file") -> Path:
+    """Check that ``path`` names a file; raise :class:`NotebookError` if not."""
+    path = Path(check_type(name, path, (str, os.PathLike), "a path"))
+    if not path.is_file():
+        why = "a folder" if path.is_dir() else "no such file"
+        if not path.exists() and re.search(r"[*?[]", str(path)):
+            why += "; a pattern that matched nothing?"
+        raise NotebookError(f"{name} must be {rule}; got {str(path)!r} ({why})")
+    return path
+
+
+def _holds_solutions(nb: dict) -> bool:
+    """Whether an answer cell of ``nb`` holds a solution region."""
+    for cell in nb["cells"]:
+        kind = cell.get("cell_type")
+        if kind in _BEGIN and cell_question(cell) is not None and any(
+                _BEGIN[kind].match(line) for line in cell_source(cell).splitlines()):
+            return True
+    return False
 
 
 # ---------------------------------------------------------------------------
@@ -561,6 +613,7 @@ def from_plain(plain: Any, *, max_items: int = _MAX_ITEMS) -> Any:
     ...
     ValueError: tensor data must hold 3 numbers for shape [3]; got 1
     """
+    check_int("max_items", max_items, low=0)
     budget = [max_items]
 
     def spend(n: int) -> None:
@@ -602,8 +655,11 @@ def _tensor_from_plain(spec: Any, spend: Callable[[int], None]) -> Tensor:
         raise ValueError(
             f"tensor dtype must be one of {sorted(_DTYPES)}; got {dtype!r}")
     if (type(shape) is not list or len(shape) > _MAX_DEPTH
-            or not all(type(s) is int and 0 <= s <= _MAX_ITEMS for s in shape)):
+            or not all(type(s) is int and s >= 0 for s in shape)):
         raise ValueError(f"tensor shape must be a short list of sizes; got {shape!r}")
+    if any(s > _MAX_ITEMS for s in shape):
+        raise ValueError(f"tensor must hold at most {_MAX_ITEMS} numbers; "
+                         f"got shape {shape}")
     if type(data) is not list:
         raise ValueError("tensor data must be a flat list of numbers")
     numel = math.prod(shape)
@@ -641,6 +697,8 @@ def compare(expected: Any, got: Any, *, rtol: float = 1e-6, atol: float = 1e-9,
     >>> compare(0.5, torch.tensor(0.5000001)) is None
     True
     """
+    check_real("rtol", rtol, low=0.0)
+    check_real("atol", atol, low=0.0)
     if _is_scalar(expected) and _is_scalar(got):
         e, g = _scalar(expected), _scalar(got)
         if isinstance(e, bool) != isinstance(g, bool):
@@ -787,6 +845,16 @@ class Implement:
     atol: float = 1e-9
     kind = "implement"
 
+    def __post_init__(self):
+        check_type("name", self.name, str, "a str")
+        check_type("signature", self.signature, str, "a str")
+        if not callable(self.inputs):
+            raise TypeError(f"inputs must be callable; got {self.inputs!r}")
+        check_type("public", self.public, tuple, "a tuple of (args, expected)")
+        check_int("cases", self.cases, low=1)
+        check_real("rtol", self.rtol, low=0.0)
+        check_real("atol", self.atol, low=0.0)
+
 
 @dataclass(frozen=True)
 class Compute:
@@ -812,6 +880,11 @@ class Compute:
     rtol: float = 1e-6
     atol: float = 1e-9
     kind = "compute"
+
+    def __post_init__(self):
+        check_type("name", self.name, str, "a str")
+        check_real("rtol", self.rtol, low=0.0)
+        check_real("atol", self.atol, low=0.0)
 
 
 @dataclass(frozen=True)
@@ -1069,6 +1142,9 @@ def check_answer(spec: Spec, qid: str, answer: Any) -> list[str]:
           values differ: largest difference 3.2 at index (1,)
         q5: 1 of 2 public checks passed (public checks never count toward the grade).
     """
+    check_type("spec", spec, (Implement, Compute, Explain),
+               "an Implement, Compute or Explain")
+    check_type("qid", qid, str, "a str")
     if isinstance(spec, Explain):
         return [f"{qid} is read by the instructor: there is no automatic check."]
     if isinstance(spec, Compute):
@@ -1084,6 +1160,9 @@ def check_answer(spec: Spec, qid: str, answer: Any) -> list[str]:
     if not callable(answer):
         return [f"{qid}: expected the function {spec.name}, got "
                 f"{type(answer).__name__}"]
+    why = _signature_mismatch(answer, spec)
+    if why is not None:
+        return [f"{qid}: {why}"]
     lines, passed = [], 0
     for n, (args, expected) in enumerate(spec.public, 1):
         why = _run_public_case(answer, args, expected, spec)
@@ -1100,6 +1179,24 @@ def check_answer(spec: Spec, qid: str, answer: Any) -> list[str]:
     total = len(spec.public)
     lines.append(f"{qid}: {passed} of {total} public checks passed {_PUBLIC_NOTE}.")
     return lines
+
+
+def _signature_mismatch(fn: Callable, spec: Implement) -> str | None:
+    """Why ``fn`` cannot take the question's arguments, or ``None``."""
+    if not spec.public:
+        return None
+    args = spec.public[0][0]
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):  # a builtin without a signature: just call it
+        return None
+    try:
+        signature.bind(*args)
+    except TypeError:
+        name = getattr(fn, "__name__", type(fn).__name__)
+        return (f"{spec.name} must take {len(args)} arguments, as in "
+                f"{spec.signature}; got {name}{signature}")
+    return None
 
 
 def _run_public_case(fn: Callable, args: Args, expected: Any, spec: Implement
@@ -1140,6 +1237,7 @@ def checker(exercise_set: str) -> Callable[[str, Any], None]:
     specs = get_exercise_set(exercise_set)
 
     def check(question: str, answer: Any) -> None:
+        check_type("question", question, str, "a question id such as 'q1'")
         check_choice("question", question, specs)
         print("\n".join(check_answer(specs[question], question, answer)))
 

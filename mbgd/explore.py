@@ -43,13 +43,14 @@ import html
 import io
 import itertools
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence, Sized
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from ._checks import check_type
+from ._checks import check_bool, check_int, check_real, check_type
+from .plotting import _check_figsize
 from .progress import progress_bar
 
 __all__ = ["Control", "Explorer", "StandIn"]
@@ -61,11 +62,13 @@ class Control:
 
     Attributes:
         name: the keyword passed to ``simulate`` and ``view.update``.
-        values: the values the static stand-in pre-renders (its slider stops).
-        label: text shown next to the control (defaults to ``name``).
+        values: the values the static stand-in pre-renders (its slider stops), a
+            non-empty list or tuple (not a str).
+        label: text shown next to the control (``None``: ``name``).
         default: the initial value; must be one of ``values`` (default: the middle).
-        live_values: finer choices for the live widget (default: ``values``).
-        fmt: how a value is printed, e.g. ``"{:.3g}"``.
+        live_values: finer choices for the live widget, a list or tuple (``None``
+            or empty: ``values``).
+        fmt: how a value is printed, e.g. ``"{:.3g}"``; it must format every value.
 
     Example:
         >>> c = Control("lr", (0.1, 0.2, 0.3), label="step size", fmt="{:.2f}")
@@ -82,9 +85,26 @@ class Control:
 
     def __post_init__(self):
         check_type("name", self.name, str, "a str")
+        for arg in ("values", "live_values"):
+            given = getattr(self, arg)
+            if arg == "live_values" and given is None:
+                continue
+            if isinstance(given, (str, bytes)) or not (
+                    isinstance(given, Sized) and isinstance(given, Iterable)):
+                raise TypeError(f"{arg} of control {self.name!r} must be a list or "
+                                f"tuple of values; got {given!r}")
         if len(self.values) == 0:
             raise ValueError(
                 f"values of control {self.name!r} must be non-empty; got []")
+        check_type("label", self.label, (str, type(None)), "a str or None")
+        check_type("fmt", self.fmt, str, "a format string such as '{:g}'")
+        for value in [*self.values, *(self.live_values or ())]:
+            try:
+                self.fmt.format(value)
+            except (ValueError, TypeError, IndexError, KeyError, AttributeError):
+                raise ValueError(
+                    f"fmt of control {self.name!r} must format each of its values; "
+                    f"got {self.fmt!r}, which fails on {value!r}") from None
         if self.default is not None and self.default not in self.values:
             raise ValueError(
                 f"default of control {self.name!r} must be one of its values "
@@ -113,7 +133,8 @@ class Explorer:
             example the landscape); one figure is cached per combination.
         title: a short description, used for alt text and the stand-in's caption.
         figsize, dpi: size of the rendered image, ``(width, height)`` in inches and
-            dots per inch; :meth:`render` returns ``(dpi * height, dpi * width, 4)``.
+            dots per inch, all finite and ``> 0``; :meth:`render` returns
+            ``(dpi * height, dpi * width, 4)``.
 
     Example:
         A view with no moving artists (see the module docstring for one that draws):
@@ -133,8 +154,17 @@ class Explorer:
             raise TypeError(f"simulate must be callable; got {simulate!r}")
         if not callable(view):
             raise TypeError(f"view must be callable; got {view!r}")
+        if isinstance(controls, Control) or not isinstance(controls, Iterable):
+            raise TypeError(f"controls must be a list of Control; got {controls!r}")
         self.controls = tuple(check_type("controls", c, Control, "a list of Control")
                               for c in controls)
+        if isinstance(background, str) or not isinstance(background, Iterable):
+            raise TypeError(
+                f"background must be a list of control names; got {background!r}")
+        background = tuple(background)
+        check_type("title", title, str, "a str")
+        _check_figsize(figsize)
+        check_real("dpi", dpi, low=0.0, bounds="(]")
         names = [c.name for c in self.controls]
         if len(set(names)) != len(names):
             raise ValueError(f"controls must have distinct names; got {names!r}")
@@ -192,8 +222,9 @@ class Explorer:
     def png(self, *, small: bool = False, **params) -> bytes:
         """The rendered image as PNG bytes.
 
-        ``small``: a 256-colour palette, for pages.
+        ``small``: a 256-colour palette, for pages (a bool).
         """
+        check_bool("small", small)
         from PIL import Image
 
         image = Image.fromarray(self.render(**params)).convert("RGB")
@@ -255,9 +286,10 @@ class Explorer:
                 ) -> StandIn:
         """Pre-render every combination of control values into a :class:`StandIn`.
 
-        Raises ``ValueError`` when the frames together exceed ``max_bytes`` (the
-        notebook that stores them must stay small).
+        Raises ``ValueError`` when the frames together exceed ``max_bytes`` (an int
+        ``>= 1``; the notebook that stores them must stay small).
         """
+        max_bytes = check_int("max_bytes", max_bytes, low=1)
         grid = list(itertools.product(*(c.values for c in self.controls)))
         frames, alts = [], []
         for combo in progress_bar(grid, desc="pre-rendering", progress=progress):

@@ -30,7 +30,10 @@ metadata. Hence:
   is validated and decoded strictly (:func:`mbgd.exercises.from_plain`), and every
   comparison happens here against the reference (:func:`mbgd.exercises.compare`).
 * **Every submission gets a row**, with the reason when it scores zero; outputs
-  are written atomically and never over an input file.
+  are written atomically, into a new or empty folder, and never over an input
+  file. Instructor mistakes (a missing file, a solution given as a submission or
+  a student notebook as the solution, a malformed extra-cases file) stop the run
+  before anything is written.
 
 What the child runs: every code cell of the submission in notebook order, in one
 namespace, each in its own ``try`` with a time limit (``call_timeout``); lines
@@ -72,9 +75,9 @@ from typing import Any
 
 import torch
 
-from ._checks import check_choice, check_int, check_real
+from ._checks import check_choice, check_int, check_real, check_type
 from ._grade_worker import MAX_EVENT
-from .exercises import (
+from .exercises import (  # the private helpers check paths as release does
     Compute,
     Implement,
     NotebookError,
@@ -90,6 +93,9 @@ from .exercises import (
     solution_questions,
     to_plain,
     write_atomic,
+    _existing_file,
+    _holds_solutions,
+    _paths,
 )
 from .progress import progress_bar
 
@@ -233,6 +239,8 @@ def find_sandbox(mode: str = "auto", private: Sequence[str | os.PathLike] = ()
     'none'
     """
     check_choice("sandbox", mode, SANDBOX_MODES)
+    if isinstance(private, (str, bytes, os.PathLike)):
+        raise TypeError(f"private must be a list of paths; got {private!r}")
     if mode == "none":
         return Sandbox("none", "none (requested): student code could read any file "
                        "this user can read")
@@ -321,9 +329,9 @@ class Reference:
 def load_reference(solution: str | os.PathLike) -> Reference:
     """Read and run a solution notebook here (trusted code), quietly.
 
-    Raises :class:`GradingError` when the notebook has no exercise set, when its
-    questions disagree with the set's specs, or when a cell fails. The cells'
-    output is discarded.
+    Raises :class:`GradingError` when the notebook has no exercise set, holds no
+    solution region (a student's notebook), when its questions disagree with the
+    set's specs, or when a cell fails. The cells' output is discarded.
 
     Args:
         solution: a solution notebook whose metadata names its exercise set
@@ -362,6 +370,10 @@ def load_reference(solution: str | os.PathLike) -> Reference:
         raise GradingError(
             f"solution {solution} must name its exercise set in the notebook "
             f"metadata (\"mbgd\": {{\"exercise_set\": ...}}); got {name!r}")
+    if not _holds_solutions(nb):
+        raise GradingError(
+            f"solution {solution} must hold BEGIN SOLUTION regions; got a notebook "
+            "without any (a student's notebook?)")
     specs = get_exercise_set(name)
     kinds = {q: s.kind for q, s in specs.items()}
     if {q: x.kind for q, x in questions.items()} != kinds:
@@ -424,7 +436,8 @@ def make_tasks(reference: Reference, seed: int,
         ``{qid: Task}`` for the implement and compute questions.
 
     Raises:
-        GradingError: when the solution lacks a name or fails on a case.
+        GradingError: when the solution lacks a name, fails on a case or gives
+            an answer holding NaN (which no submission could match).
 
     Example:
         With a stand-in reference whose functions all return 0 and whose values
@@ -439,6 +452,7 @@ def make_tasks(reference: Reference, seed: int,
         >>> [make_tasks(stand_in, s)["q1"].cases == tasks["q1"].cases for s in (0, 1)]
         [True, False]
     """
+    check_int("seed", seed, low=0)
     extra = extra or {}
     tasks = {}
     for qid, spec in reference.specs.items():
@@ -457,13 +471,30 @@ def make_tasks(reference: Reference, seed: int,
                     raise GradingError(
                         f"the solution's {spec.name} ({qid}) failed on grading case "
                         f"{i + 1}: {type(exc).__name__}: {exc}") from exc
+                if _has_nan(task.expected[-1]):  # NaN matches nothing: a lost case
+                    raise GradingError(
+                        f"the solution's {spec.name} ({qid}) must return a value "
+                        f"without NaN on grading case {i + 1}; got "
+                        f"{show(task.expected[-1])}")
             tasks[qid] = task
         elif isinstance(spec, Compute):
             if spec.name not in reference.namespace:
                 raise GradingError(f"the solution does not define {spec.name} ({qid})")
             value = from_plain(to_plain(reference.namespace[spec.name]))
+            if _has_nan(value):
+                raise GradingError(f"the solution's {spec.name} ({qid}) must hold "
+                                   f"no NaN; got {show(value)}")
             tasks[qid] = Task(qid, spec.name, expected=[value])
     return tasks
+
+
+def _has_nan(value: Any) -> bool:
+    """Whether a decoded value holds a NaN (which no answer can match)."""
+    if isinstance(value, torch.Tensor):
+        return value.is_floating_point() and bool(value.isnan().any())
+    if isinstance(value, list):
+        return any(_has_nan(v) for v in value)
+    return isinstance(value, float) and math.isnan(value)
 
 
 def _question_seed(seed: int, qid: str) -> int:
@@ -496,10 +527,7 @@ def read_extra_cases(path: str | os.PathLike, reference: Reference
         >>> extra["q1"][0]  # gd_step(p, lr) with p of shape (2,), lr = 0.5
         [{'tensor': {'dtype': 'float64', 'shape': [2], 'data': [3.0, -1.0]}}, 0.5]
     """
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise GradingError(f"extra cases {path}: cannot read: {exc}") from exc
+    data = _read_json(path)
     specs = reference.specs
     if not isinstance(data, dict):
         raise GradingError(f"extra cases {path}: must be a JSON object by question")
@@ -516,6 +544,24 @@ def read_extra_cases(path: str | os.PathLike, reference: Reference
         except (TypeError, ValueError, RuntimeError) as exc:
             raise GradingError(f"extra cases {path}: {qid}: {exc}") from exc
     return cases
+
+
+def _read_json(path: str | os.PathLike) -> Any:
+    """The extra-cases file's JSON; a :class:`GradingError` names the problem."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise GradingError(f"extra cases {path}: cannot read: "
+                           f"{exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise GradingError(f"extra cases {path}: not UTF-8 text") from exc
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise GradingError(f"extra cases {path}: invalid JSON at line {exc.lineno} "
+                           f"column {exc.colno}: {exc.msg}") from exc
+    except RecursionError as exc:
+        raise GradingError(f"extra cases {path}: nested too deeply") from exc
 
 
 def _extra_arg(arg: Any) -> Any:
@@ -1051,11 +1097,18 @@ def grade(solution: str | os.PathLike, submissions: Sequence[str | os.PathLike],
           progress: bool | None = None) -> list[Row]:
     """Grade ``submissions`` against ``solution``; write the gradebook and feedback.
 
+    Every argument and input file is checked, the solution run and the cases
+    drawn before anything is written; a :class:`GradingError` leaves ``out`` as
+    it was.
+
     Args:
         solution: the solution notebook (from ``solutions/``).
-        submissions: the students' notebooks; each gets a gradebook row.
-        out: output folder (created if missing): ``gradebook.csv``,
-            ``feedback/<name>.md`` and ``grading.json``.
+        submissions: the students' notebooks, a non-empty list of existing files
+            (not one path as a str); each gets a gradebook row. None may be the
+            solution or another solution notebook.
+        out: output folder, new or empty and not the folder of an input file
+            (created if missing): ``gradebook.csv``, ``feedback/<name>.md`` and
+            ``grading.json``.
         jobs: submissions graded at the same time, ``>= 1`` (default 1).
         extra_cases: optional JSON file of instructor-only cases (see
             :func:`read_extra_cases`); keep it outside the repository.
@@ -1068,8 +1121,9 @@ def grade(solution: str | os.PathLike, submissions: Sequence[str | os.PathLike],
         The rows, in the order of ``submissions``.
 
     Raises:
-        GradingError: for a problem on the instructor's side (the solution fails,
-            the extra cases are malformed, an output would overwrite an input).
+        GradingError: for a problem on the instructor's side (a missing input
+            file, the solution fails, the extra cases are malformed, ``out`` is
+            not empty or an output would overwrite an input).
 
     Example:
         Grading takes seconds (the solution runs, then one child per submission):
@@ -1085,18 +1139,29 @@ def grade(solution: str | os.PathLike, submissions: Sequence[str | os.PathLike],
     if not isinstance(limits, Limits):
         raise TypeError(f"limits must be a Limits; got {limits!r}")
     seed = secrets.randbits(62) if seed is None else check_int("seed", seed, low=0)
-    out = Path(out)
-    inputs = [Path(solution), *map(Path, submissions)]
-    if extra_cases is not None:
-        inputs.append(Path(extra_cases))
-    names = _feedback_names([Path(s) for s in submissions])
+    check_choice("sandbox", sandbox, SANDBOX_MODES)
+    check_type("progress", progress, (bool, type(None)), "True, False or None")
+    try:
+        solution = _existing_file("solution", solution)
+        submissions = _paths("submissions", submissions)
+        inputs = [solution, *submissions]
+        if extra_cases is not None:
+            inputs.append(_existing_file("extra_cases", extra_cases))
+    except NotebookError as exc:
+        raise GradingError(str(exc)) from None
+    out = Path(check_type("out", out, (str, os.PathLike), "a path"))
+    names = _feedback_names(submissions)
     _refuse_overwrite(inputs, [out / "gradebook.csv", out / "grading.json",
                                *(out / "feedback" / n for n in names)])
-    (out / "feedback").mkdir(parents=True, exist_ok=True)  # fail early if we can't
+    _check_out(out, inputs)
+    _refuse_solutions(solution, submissions)
+    if extra_cases is not None:
+        _read_json(extra_cases)  # a missing or malformed file stops us here
     chosen = find_sandbox(sandbox, private=[*inputs, out])
     reference = load_reference(solution)
     extra = read_extra_cases(extra_cases, reference) if extra_cases else None
     tasks = make_tasks(reference, seed, extra)
+    (out / "feedback").mkdir(parents=True, exist_ok=True)  # nothing written before
 
     def one(path: Path) -> Row:
         try:
@@ -1109,7 +1174,7 @@ def grade(solution: str | os.PathLike, submissions: Sequence[str | os.PathLike],
 
     rows: list[Row | None] = [None] * len(submissions)
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = {pool.submit(one, Path(p)): i for i, p in enumerate(submissions)}
+        futures = {pool.submit(one, p): i for i, p in enumerate(submissions)}
         for future in progress_bar(as_completed(futures), total=len(futures),
                                    desc="grading", progress=progress):
             rows[futures[future]] = future.result()
@@ -1118,7 +1183,7 @@ def grade(solution: str | os.PathLike, submissions: Sequence[str | os.PathLike],
         write_atomic(out / row.feedback_file, row.feedback)
     write_atomic(out / "gradebook.csv", gradebook_csv(rows, reference, chosen))
     info = {"seed": seed, "exercise_set": reference.exercise_set,
-            "solution": Path(solution).name, "submissions": len(rows),
+            "solution": solution.name, "submissions": len(rows),
             "sandbox": chosen.kind, "sandbox_note": chosen.note,
             "limits": vars(limits), "cases": {q: len(t.expected)
                                               for q, t in tasks.items()}}
@@ -1137,6 +1202,35 @@ def _feedback_names(paths: list[Path]) -> list[str]:
         seen.add(name)
         names.append(name)
     return names
+
+
+def _check_out(out: Path, inputs: list[Path]) -> None:
+    """``out`` must be a new or empty folder, and not the folder of an input."""
+    if out.exists() and not out.is_dir():
+        raise GradingError(f"out must be a folder; got {str(out)!r} (a file)")
+    for path in inputs:
+        if path.resolve().parent == out.resolve():
+            raise GradingError(f"out must not be the folder of an input file; got "
+                               f"{str(out)!r} (it holds {path.name})")
+    held = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
+    if held:
+        raise GradingError(
+            f"out must be a new or empty folder, so that no earlier gradebook or "
+            f"feedback is overwritten; got {str(out)!r} (it holds {held[0]!r}"
+            + (f" and {len(held) - 1} more)" if len(held) > 1 else ")"))
+
+
+def _refuse_solutions(solution: Path, submissions: list[Path]) -> None:
+    """A submission may not be the solution file itself.
+
+    Any other notebook is graded, even one that holds solution regions: what a
+    submission contains must never stop the batch (a student could plant the
+    markers), and such a row shows the instructor what was handed in.
+    """
+    for path in submissions:
+        if path.resolve() == solution.resolve():
+            raise GradingError(
+                f"submissions must not include the solution; got {str(path)!r}")
 
 
 def _refuse_overwrite(inputs: list[Path], targets: list[Path]) -> None:

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence, Sized
 
 import torch
 from torch import Tensor
 
-from ._checks import check_real, check_type
+from ._checks import check_choice, check_real, check_type
 from .device import resolve_device
 
 __all__ = [
@@ -109,12 +109,15 @@ class Quadratic(Landscape):
     largest eigenvalue of ``A``.
 
     Args:
-        A: symmetric matrix, shape ``(d, d)`` (converted to float64).
-        b: linear term, shape ``(d,)``; ``None`` for zeros.
-        c: constant term.
+        A: real symmetric matrix with finite entries, shape ``(d, d)`` with
+            ``d >= 1`` (converted to float64).
+        b: real linear term with finite entries, a tensor of shape ``(d,)``;
+            ``None`` for zeros.
+        c: constant term, a finite real number.
         name: label for plots and messages.
-        bounds: plotting window; for ``d = 2`` the default is the square of
-            half-width 2 around the minimiser (or the origin).
+        bounds: plotting window, ``d`` pairs ``(lo, hi)`` of finite numbers with
+            ``lo < hi``; for ``d = 2`` the default is the square of half-width 2
+            around the minimiser (or the origin).
 
     The eigenvalues of ``A``, ascending, are kept in ``eigenvalues`` (shape ``(d,)``).
 
@@ -131,18 +134,29 @@ class Quadratic(Landscape):
                  name: str = "quadratic",
                  bounds: tuple[tuple[float, float], ...] | None = None):
         check_type("A", A, Tensor, "a torch.Tensor")
-        if A.ndim != 2 or A.shape[0] != A.shape[1]:
-            raise ValueError(f"A must be a square matrix; got shape {tuple(A.shape)}")
+        if A.ndim != 2 or A.shape[0] != A.shape[1] or A.shape[0] == 0:
+            raise ValueError(
+                f"A must be a non-empty square matrix; got shape {tuple(A.shape)}")
+        _check_real_tensor("A", A)
         A = A.to(DTYPE)
         if not torch.allclose(A, A.T):
             raise ValueError(f"A must be symmetric; got {A.tolist()!r}")
         d = A.shape[0]
-        b = torch.zeros(d, dtype=DTYPE) if b is None else b.to(DTYPE)
-        if b.shape != (d,):
-            raise ValueError(
-                f"b must have shape ({d},) to match A; got shape {tuple(b.shape)}"
-            )
-        self.A, self.b, self.c = A, b, float(c)
+        if b is None:
+            b = torch.zeros(d, dtype=DTYPE, device=A.device)
+        else:
+            check_type("b", b, Tensor, "a torch.Tensor or None")
+            if b.shape != (d,):
+                raise ValueError(
+                    f"b must have shape ({d},) to match A; got shape {tuple(b.shape)}"
+                )
+            _check_real_tensor("b", b)
+            b = b.to(DTYPE)
+        c = check_real("c", c)
+        check_type("name", name, str, "a str")
+        if bounds is not None:
+            _check_bounds("bounds", bounds, d)
+        self.A, self.b, self.c = A, b, c
         self.name, self.dim = name, d
         self.eigenvalues = torch.linalg.eigvalsh(A)  # ascending
         if self.eigenvalues[0] > 0:
@@ -289,6 +303,46 @@ class DoubleWell(Landscape):
         return (12 * u**2 - 6)[..., None, None]
 
 
+def _check_real_tensor(name: str, x: Tensor) -> None:
+    """Raise unless the tensor ``x`` is real (not complex) with finite entries."""
+    if x.is_complex():
+        raise TypeError(f"{name} must be a real tensor; got dtype {x.dtype}")
+    if x.is_floating_point() and not bool(torch.isfinite(x).all()):
+        raise ValueError(f"{name} must have finite entries; got {x!r}")
+
+
+def _check_bounds(name: str, bounds, dim: int) -> None:
+    """Check a window: ``dim`` pairs ``(lo, hi)`` of finite reals with ``lo < hi``."""
+    rule = f"{dim} pair(s) (lo, hi) of finite real numbers with lo < hi"
+    if (isinstance(bounds, str) or not isinstance(bounds, Sized)
+            or not isinstance(bounds, Iterable)):
+        raise TypeError(f"{name} must be {rule}; got {bounds!r}")
+    ok = len(bounds) == dim
+    for pair in bounds if ok else ():
+        try:
+            lo, hi = pair
+            ok = check_real(name, lo) < check_real(name, hi)
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            break
+    if not ok:
+        raise ValueError(f"{name} must be {rule}; got {bounds!r}")
+
+
+def _check_pair(name: str, value, *, positive: bool = False) -> tuple[float, float]:
+    """Two finite reals (``> 0`` if ``positive``), returned as a tuple of floats."""
+    if (isinstance(value, str) or not isinstance(value, Sized)
+            or not isinstance(value, Iterable)):
+        raise TypeError(f"{name} must be a pair of real numbers; got {value!r}")
+    if len(value) != 2:
+        raise ValueError(f"{name} must have 2 entries; got {value!r}")
+    low = 0.0 if positive else None
+    a, b = (check_real(f"{name}[{i}]", v, low=low, bounds="(]")
+            for i, v in enumerate(value))
+    return a, b
+
+
 def _cubic_roots(a: float, b: float, c: float, d: float) -> list[complex]:
     import numpy as np
 
@@ -304,21 +358,25 @@ def quadratic(eigenvalues: Sequence[float] = (10.0, 1.0), angle: float = 0.0,
     with :math:`R` the rotation by ``angle`` and :math:`m` the ``center``. Its
     condition number is :math:`\lambda_{max}/\lambda_{min}`.
 
+    Args:
+        eigenvalues: the two curvatures :math:`\lambda`, finite and ``> 0``
+            (for a flat or saddle-shaped quadratic use :class:`Quadratic`).
+        angle: rotation in radians, finite.
+        center: the minimiser :math:`m`, two finite numbers.
+        name: label (``None``: one showing the condition number).
+
     >>> quadratic((1000.0, 1.0)).condition_number
     1000.0
     """
-    if len(eigenvalues) != 2:
-        raise ValueError(f"eigenvalues must have 2 entries; got {eigenvalues!r}")
-    lam = torch.tensor([check_real("eigenvalues", e) for e in eigenvalues],
+    lam = torch.tensor(_check_pair("eigenvalues", eigenvalues, positive=True),
                        dtype=DTYPE)
     angle = check_real("angle", angle)
+    m = torch.tensor(_check_pair("center", center), dtype=DTYPE)
+    check_type("name", name, (str, type(None)), "a str or None")
     c, s = math.cos(angle), math.sin(angle)
     R = torch.tensor([[c, -s], [s, c]], dtype=DTYPE)
     A = R @ torch.diag(lam) @ R.T
     A = 0.5 * (A + A.T)
-    m = torch.tensor([float(v) for v in center], dtype=DTYPE)
-    if m.shape != (2,):
-        raise ValueError(f"center must have 2 entries; got {center!r}")
     label = name or f"quadratic (kappa={float(lam.max() / lam.min()):g})"
     return Quadratic(A, A @ m, 0.5 * float(m @ A @ m), name=label)
 
@@ -386,7 +444,5 @@ def get_landscape(name: str) -> Landscape:
     >>> get_landscape("saddle").name
     'saddle'
     """
-    if name not in LANDSCAPES:
-        listed = ", ".join(repr(k) for k in LANDSCAPES)
-        raise ValueError(f"landscape must be one of {listed}; got {name!r}")
+    check_choice("landscape", name, tuple(LANDSCAPES))  # also for unhashable names
     return LANDSCAPES[name]()

@@ -69,13 +69,27 @@ __all__ = [
 # --- one eigendirection ----------------------------------------------------------
 
 
-def _curvatures(curvature: float | Sequence[float] | Tensor, device) -> Tensor:
+def _reals(name: str, value, rule: str, device=None) -> Tensor:
+    """``value`` as a float64 tensor, or ``TypeError`` if it is not real numbers
+    (a string, ``None``, a bool, a complex tensor)."""
+    if not (value is None or isinstance(value, (bool, str)) or (
+            isinstance(value, Tensor) and (value.dtype == torch.bool
+                                           or value.is_complex()))):
+        try:
+            return torch.as_tensor(value, dtype=DTYPE, device=device)
+        except (TypeError, ValueError, RuntimeError):
+            pass
+    raise TypeError(f"{name} must be {rule}; got {value!r}")
+
+
+def _curvatures(curvature: float | Sequence[float] | Tensor, device,
+                name: str = "curvature") -> Tensor:
     # Default: where the curvature is (a tensor), else torch's default device,
     # like the landscapes whose runs these formulas are compared with.
     device = None if device is None else resolve_device(device)
-    lam = torch.as_tensor(curvature, dtype=DTYPE, device=device)
+    lam = _reals(name, curvature, "finite real numbers", device)
     if not bool(torch.isfinite(lam).all()):
-        raise ValueError(f"curvature must be finite; got {curvature!r}")
+        raise ValueError(f"{name} must be finite; got {curvature!r}")
     return lam
 
 
@@ -114,7 +128,7 @@ def iteration_matrix(lr: float, momentum: float,
     Args:
         lr: step size :math:`\alpha > 0`.
         momentum: :math:`\mu \in [0, 1)`.
-        curvature: eigenvalue(s) :math:`\lambda` (any shape ``S``).
+        curvature: eigenvalue(s) :math:`\lambda`, finite (any shape ``S``).
         nesterov: the look-ahead variant.
         device: where the result lives (default: the device of ``curvature``
             if it is a tensor, else torch's default device, as for the
@@ -182,7 +196,7 @@ def asymptotic_rate(lr: float, momentum: float,
     Args:
         lr: step size :math:`\alpha > 0`.
         momentum: :math:`\mu \in [0, 1)` (``0``: gradient descent).
-        eigenvalues: the Hessian's eigenvalues (at least one).
+        eigenvalues: the Hessian's eigenvalues (at least one, finite).
         nesterov: the look-ahead variant.
 
     Returns:
@@ -191,9 +205,10 @@ def asymptotic_rate(lr: float, momentum: float,
     >>> round(asymptotic_rate(2 / 11, 0.0, [1.0, 10.0]), 6)  # GD: (k - 1)/(k + 1)
     0.818182
     """
-    roots = characteristic_roots(lr, momentum, eigenvalues, nesterov=nesterov)
-    if roots.numel() == 0:
+    lam = _curvatures(eigenvalues, None, "eigenvalues")
+    if lam.numel() == 0:
         raise ValueError(f"eigenvalues must be non-empty; got {eigenvalues!r}")
+    roots = characteristic_roots(lr, momentum, lam, nesterov=nesterov)
     return float(roots.abs().max())
 
 
@@ -319,7 +334,7 @@ def nesterov_tuning(m: float, L: float) -> Tuning:
 
 
 def _errors(errors: Tensor | Sequence[float]) -> Tensor:
-    e = torch.as_tensor(errors, dtype=DTYPE)
+    e = _reals("errors", errors, "a 1-D sequence of at least 2 numbers")
     if e.ndim != 1 or e.numel() < 2:
         raise ValueError(
             f"errors must be a 1-D sequence of at least 2 numbers; got shape "
@@ -341,7 +356,8 @@ def observed_rate(errors: Tensor | Sequence[float], start: int, stop: int) -> fl
 
     Args:
         errors: non-negative errors :math:`e_0, \dots, e_K` (e.g. distances to the
-            minimiser), shape ``(K + 1,)``.
+            minimiser), shape ``(K + 1,)``; those used, from ``start`` to
+            ``stop``, must not be nan.
         start, stop: steps with ``0 <= start < stop <= K``.
 
     Returns:
@@ -353,8 +369,12 @@ def observed_rate(errors: Tensor | Sequence[float], start: int, stop: int) -> fl
     0.7071067811865476
     """
     e = _errors(errors)
-    start = check_int("start", start, low=0)
+    start = check_int("start", start, low=0, high=e.numel() - 2)
     stop = check_int("stop", stop, low=start + 1, high=e.numel() - 1)
+    window = e[start:stop + 1]
+    if not bool((window >= 0).all()):  # also catches nan
+        raise ValueError(f"errors must be >= 0 (not nan) at steps {start}..{stop}; "
+                         f"got {window[~(window >= 0)][0].item()!r}")
     j1, j2 = start, stop
     if not bool(e[start + 1:stop + 1].le(e[start:stop]).all()):  # it oscillates
         inner = e[1:-1]
@@ -369,7 +389,9 @@ def steps_to_tolerance(errors: Tensor | Sequence[float], tol: float) -> int | No
     r"""The first step :math:`k` with :math:`e_k \le \text{tol}\cdot e_0`.
 
     Args:
-        errors: errors :math:`e_0, \dots, e_K`, shape ``(K + 1,)``.
+        errors: errors :math:`e_0, \dots, e_K`, shape ``(K + 1,)``, with a
+            finite :math:`e_0 \ge 0` (later ones may be ``inf`` or ``nan``, as
+            after a divergence).
         tol: relative tolerance in ``(0, 1)``.
 
     Returns:
@@ -380,6 +402,9 @@ def steps_to_tolerance(errors: Tensor | Sequence[float], tol: float) -> int | No
     """
     e = _errors(errors)
     tol = check_real("tol", tol, low=0.0, high=1.0, bounds="()")
+    if not (0 <= e[0].item() < math.inf):
+        raise ValueError(f"errors must start with a finite e_0 >= 0; got "
+                         f"{e[0].item()!r}")
     hit = (e <= tol * e[0]).nonzero()
     return int(hit[0]) if hit.numel() else None
 
@@ -571,6 +596,7 @@ class MomentumView:
     """
 
     def __init__(self, fig, landscape: str = "ill-conditioned"):
+        check_choice("landscape", landscape, tuple(LANDSCAPES))
         f = get_landscape(landscape)
         steps = LANDSCAPES[landscape][1]
         left, right = fig.subplots(1, 2, width_ratios=(1.1, 1.0))

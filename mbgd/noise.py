@@ -36,7 +36,7 @@ from torch import Tensor, nn
 from torch.func import functional_call, grad, vmap
 
 from ._checks import check_bool, check_int, check_real, check_type
-from .data import _check_tensors, stratum_weights
+from .data import _as_numbers, _check_tensors, stratum_weights
 
 __all__ = [
     "per_example_grads",
@@ -121,9 +121,13 @@ def per_example_grads(model: nn.Module, loss_fn: Callable[[Tensor, Tensor], Tens
 def _as_grads(G: Tensor) -> Tensor:
     """Validate per-example gradients; return them as ``(N, P)``."""
     check_type("G", G, Tensor, "a torch.Tensor of per-example gradients")
-    if G.ndim not in (1, 2) or G.shape[0] == 0 or not G.is_floating_point():
+    if G.ndim not in (1, 2) or 0 in G.shape or not G.is_floating_point():
         raise ValueError("G must be a floating tensor of shape (N,) or (N, P) with "
-                         f"N >= 1; got dtype {G.dtype} and shape {tuple(G.shape)}")
+                         f"N, P >= 1; got dtype {G.dtype} and shape {tuple(G.shape)}")
+    bad = int((~torch.isfinite(G)).sum())
+    if bad:
+        raise ValueError("G must be finite (a NaN or inf gradient means the model "
+                         f"diverged); got {bad} non-finite entries")
     return G if G.ndim == 2 else G.unsqueeze(1)
 
 
@@ -131,7 +135,7 @@ def grad_mean(G: Tensor) -> Tensor:
     r"""The full-batch gradient :math:`g = \frac1N\sum_i g_i`.
 
     Args:
-        G: per-example gradients, ``(N, P)`` or ``(N,)``.
+        G: per-example gradients, finite, ``(N, P)`` or ``(N,)``, ``N, P >= 1``.
 
     Returns:
         ``(P,)`` (or a 0-d tensor when ``G`` is ``(N,)``).
@@ -153,7 +157,7 @@ def grad_covariance(G: Tensor, *, correction: int = 0) -> Tensor:
     of a larger population (and matches ``torch.cov``).
 
     Args:
-        G: per-example gradients, ``(N, P)`` or ``(N,)``.
+        G: per-example gradients, finite, ``(N, P)`` or ``(N,)``, ``N, P >= 1``.
         correction: ``c``, 0 (default) or 1 (needs ``N >= 2``).
 
     Returns:
@@ -178,7 +182,7 @@ def trace_covariance(G: Tensor) -> Tensor:
     :math:`\Sigma`.
 
     Args:
-        G: per-example gradients, ``(N, P)`` or ``(N,)``.
+        G: per-example gradients, finite, ``(N, P)`` or ``(N,)``, ``N, P >= 1``.
 
     Returns:
         0-d tensor.
@@ -201,7 +205,7 @@ def noise_scale(G: Tensor) -> Tensor:
     ``S`` are noise-dominated, much larger ones waste examples. (Section P9.)
 
     Args:
-        G: per-example gradients, ``(N, P)`` or ``(N,)``.
+        G: per-example gradients, finite, ``(N, P)`` or ``(N,)``, ``N, P >= 1``.
 
     Returns:
         0-d tensor; ``inf`` when ``g = 0`` and ``tr Sigma > 0`` (at a minimum of
@@ -225,7 +229,7 @@ def signal_to_noise(G: Tensor, batch_size: int = 1) -> Tensor:
     replacement the noise power is smaller by :func:`finite_population_correction`.
 
     Args:
-        G: per-example gradients, ``(N, P)`` or ``(N,)``.
+        G: per-example gradients, finite, ``(N, P)`` or ``(N,)``, ``N, P >= 1``.
         batch_size: ``b``, an int ``>= 1``.
 
     Returns:
@@ -259,6 +263,13 @@ def finite_population_correction(population: int, batch_size: int) -> float:
     return 0.0 if n == 1 else (n - b) / (n - 1)
 
 
+def _check_variances(name: str, value: Tensor, *, numbers: bool) -> None:
+    """Finite, and ``>= 0`` when ``numbers`` (variances, not covariance matrices)."""
+    rule = "finite and >= 0" if numbers else "finite"
+    if not torch.isfinite(value).all() or (numbers and (value < 0).any()):
+        raise ValueError(f"{name} must be {rule}; got {value!r}")
+
+
 def batch_mean_covariance(sigma: Tensor | float, batch_size: int, *,
                           replacement: bool = True, population: int | None = None
                           ) -> Tensor:
@@ -275,7 +286,8 @@ def batch_mean_covariance(sigma: Tensor | float, batch_size: int, *,
     Args:
         sigma: :math:`\Sigma` as a ``(P, P)`` matrix, ``(P,)`` variances, or a
             scalar (a variance or :math:`\operatorname{tr}\Sigma`): any shape, it
-            is only rescaled.
+            is only rescaled. Finite; a scalar or ``(P,)`` must be ``>= 0`` (a
+            matrix is not checked for being positive semidefinite).
         batch_size: ``b``, an int ``>= 1`` (``<= N`` without replacement).
         replacement: sample with (default) or without replacement.
         population: ``N``, required when ``replacement=False``.
@@ -290,9 +302,10 @@ def batch_mean_covariance(sigma: Tensor | float, batch_size: int, *,
     """
     batch_size = check_int("batch_size", batch_size, low=1)
     check_bool("replacement", replacement)
-    sigma = torch.as_tensor(sigma)
+    sigma = _as_numbers("sigma", sigma, "a real number or a real tensor", device=None)
     if not sigma.is_floating_point():
         sigma = sigma.to(torch.get_default_dtype())
+    _check_variances("sigma", sigma, numbers=sigma.ndim <= 1)
     if replacement:
         if population is not None:
             check_int("population", population, low=1)
@@ -345,7 +358,7 @@ def chebyshev_batch_size(variance: Tensor | float, eps: float, delta: float, *,
         if variance.numel() != 1:
             raise ValueError("variance must be a number (tr Sigma), not a matrix; "
                              f"got shape {tuple(variance.shape)}")
-        variance = float(variance)
+        variance = variance.item()  # a complex or bool value fails check_real
     var = check_real("variance", variance, low=0.0)
     eps = check_real("eps", eps, low=0.0, bounds="(]")
     delta = check_real("delta", delta, low=0.0, high=1.0, bounds="(]")
@@ -373,8 +386,8 @@ def stratified_variance(sizes: Sequence[int] | Tensor, variances: Tensor | Seque
 
     Args:
         sizes: :math:`N_k`, shape ``(K,)``.
-        variances: :math:`\sigma_k^2`, shape ``(K, ...)``: numbers, or per-stratum
-            covariance matrices ``(K, P, P)``.
+        variances: :math:`\sigma_k^2`, shape ``(K, ...)``: numbers ``>= 0``, or
+            per-stratum covariance matrices ``(K, P, P)``; finite.
         allocation: :math:`n_k`, ints in ``[1, N_k]``, shape ``(K,)``.
         replacement: sampling inside each stratum with replacement.
 
@@ -387,17 +400,19 @@ def stratified_variance(sizes: Sequence[int] | Tensor, variances: Tensor | Seque
     W = stratum_weights(sizes)
     sizes = torch.as_tensor(sizes).to(torch.int64)
     check_bool("replacement", replacement)
-    variances = torch.as_tensor(variances)
+    variances = _as_numbers("variances", variances, "real numbers or a real tensor",
+                            device=None)
     if not variances.is_floating_point():
         variances = variances.to(torch.float64)
     if variances.ndim == 0 or variances.shape[0] != W.numel():
         raise ValueError(f"variances must have first dimension K = {W.numel()}; got "
                          f"shape {tuple(variances.shape)}")
-    n = torch.as_tensor(allocation)
+    _check_variances("variances", variances, numbers=variances.ndim == 1)
+    rule = f"{W.numel()} ints with 1 <= n_k <= N_k = {sizes.tolist()}"
+    n = _as_numbers("allocation", allocation, rule)
     if n.shape != W.shape or n.is_floating_point() or not (n >= 1).all() \
             or not (n <= sizes).all():
-        raise ValueError(f"allocation must be {W.numel()} ints with 1 <= n_k <= N_k "
-                         f"= {sizes.tolist()}; got {allocation!r}")
+        raise ValueError(f"allocation must be {rule}; got {allocation!r}")
     if replacement:
         factor = W.square() / n
     else:

@@ -8,10 +8,11 @@ with ``torch.optim`` step by step in float64.
 
 Each optimizer has two paths that compute the same thing:
 
-* the **single-tensor path** (``foreach=False``): a loop over parameters that calls
-  the public functional update (:func:`sgd_update_`, :func:`adam_update_`, ...).
-  It is the readable specification, and :mod:`mbgd.steps` runs the same functions
-  for the book's 2-D pictures;
+* the **single-tensor path** (``foreach=False``): a loop over parameters that runs
+  the public functional update (:func:`sgd_update_`, :func:`adam_update_`, ...),
+  minus its argument checks (the class checks its options once). It is the
+  readable specification, and :mod:`mbgd.steps` runs the same functions for the
+  book's 2-D pictures;
 * the **multi-tensor path** (``foreach=None``, the default, or ``True``): the same
   update with ``torch._foreach_*`` ops, one call per operation for all parameters
   of one device and dtype. It may reorder floating-point operations (each place
@@ -46,7 +47,7 @@ import torch
 from torch import Tensor
 from torch.optim import Optimizer
 
-from ._checks import check_bool, check_real
+from ._checks import check_bool, check_real, check_type
 
 __all__ = [
     "SGD",
@@ -104,6 +105,30 @@ def _betas(name: str, value: Any) -> tuple[float, float]:
         check_real(f"{name}[{i}]", b, low=0.0, high=1.0, bounds="[)")
         for i, b in enumerate(value)
     )
+
+
+def _check_param(param: Any) -> None:
+    check_type("param", param, Tensor, "a floating-point torch.Tensor")
+    if not param.is_floating_point():
+        raise TypeError(
+            f"param must be a floating-point torch.Tensor; got dtype {param.dtype}"
+        )
+
+
+def _check_step(param: Any, grad: Any, state: Any, keys: Iterable[str],
+                init: str) -> None:
+    """Check the arguments of a functional update other than its options: the
+    tensors, and that ``state`` holds ``keys`` (as ``init`` makes it)."""
+    _check_param(param)
+    check_type("grad", grad, Tensor, "a torch.Tensor shaped like param")
+    if grad.shape != param.shape:
+        raise ValueError(f"grad must have the shape of param, {tuple(param.shape)}; "
+                         f"got shape {tuple(grad.shape)}")
+    check_type("state", state, dict, f"a dict of tensors (from {init})")
+    missing = [k for k in keys if k not in state]
+    if missing:
+        raise ValueError(f"state must hold {missing} for these options (make it "
+                         f"with {init}); got keys {sorted(state)}")
 
 
 # --- small shared pieces ------------------------------------------------------
@@ -212,7 +237,20 @@ def sgd_update_(param: Tensor, grad: Tensor, state: State, *, lr: float,
     ...     sgd_update_(x, torch.tensor([1.0]), state, lr=0.1, momentum=0.9)
     >>> x, state["momentum_buffer"]
     (tensor([0.7100]), tensor([1.9000]))
+
+    Arguments and options are checked as in :class:`SGD` (``param`` floating,
+    ``grad`` of its shape, ``state`` a dict).
     """
+    _check_step(param, grad, state, (), "{} at the start")
+    _sgd_single(param, grad, state, **SGD.check_options({
+        "lr": lr, "momentum": momentum, "dampening": dampening,
+        "weight_decay": weight_decay, "nesterov": nesterov, "maximize": maximize}))
+
+
+def _sgd_single(param: Tensor, grad: Tensor, state: State, *, lr: float,
+                momentum: float, dampening: float, weight_decay: float,
+                nesterov: bool, maximize: bool) -> None:
+    # sgd_update_ without the argument checks: SGD checks its options once.
     d = _direction(param, grad, weight_decay, maximize)
     if momentum != 0:
         buf = state.get("momentum_buffer")
@@ -258,7 +296,7 @@ def adagrad_init(param: Tensor, *, initial_accumulator_value: float = 0.0) -> St
     r"""Fresh :class:`Adagrad` state of ``param``: ``step`` and ``sum``.
 
     Args:
-        param: the parameter, any shape ``S``.
+        param: the parameter, a floating-point tensor of any shape ``S``.
         initial_accumulator_value: :math:`s_0 \ge 0`, the start of every entry of
             ``sum``.
 
@@ -272,6 +310,8 @@ def adagrad_init(param: Tensor, *, initial_accumulator_value: float = 0.0) -> St
         >>> {k: tuple(v.shape) for k, v in state.items()}, state["sum"].unique()
         ({'step': (), 'sum': (2, 3)}, tensor([0.5000]))
     """
+    _check_param(param)
+    _nonnegative("initial_accumulator_value", initial_accumulator_value)
     return {
         "step": _zero_step(),
         "sum": torch.full_like(param, initial_accumulator_value),
@@ -288,7 +328,20 @@ def adagrad_update_(param: Tensor, grad: Tensor, state: State, *, lr: float = 1e
     >>> adagrad_update_(x, torch.tensor([2.0, -0.5]), state, lr=0.1)
     >>> x, state["sum"]
     (tensor([0.9000, 1.1000]), tensor([4.0000, 0.2500]))
+
+    Arguments and options are checked as in :class:`Adagrad`; ``state`` comes
+    from :func:`adagrad_init`.
     """
+    _check_step(param, grad, state, ("step", "sum"), "adagrad_init")
+    _adagrad_single(param, grad, state, **Adagrad.check_options({
+        "lr": lr, "lr_decay": lr_decay, "weight_decay": weight_decay, "eps": eps,
+        "maximize": maximize}))
+
+
+def _adagrad_single(param: Tensor, grad: Tensor, state: State, *, lr: float,
+                    lr_decay: float, weight_decay: float, eps: float,
+                    maximize: bool) -> None:
+    # adagrad_update_ without the argument checks: Adagrad checks its options once.
     t = _count_step(state)
     d = _direction(param, grad, weight_decay, maximize)
     clr = lr / (1 + (t - 1) * lr_decay)
@@ -318,8 +371,8 @@ def rmsprop_init(param: Tensor, *, momentum: float = 0.0, centered: bool = False
     [, ``grad_avg``].
 
     Args:
-        param: the parameter, any shape ``S``.
-        momentum: ``> 0`` adds ``momentum_buffer`` (:math:`b`).
+        param: the parameter, a floating-point tensor of any shape ``S``.
+        momentum: :math:`\mu \ge 0`; ``> 0`` adds ``momentum_buffer`` (:math:`b`).
         centered: ``True`` adds ``grad_avg`` (:math:`\bar g`).
 
     Returns:
@@ -333,6 +386,9 @@ def rmsprop_init(param: Tensor, *, momentum: float = 0.0, centered: bool = False
         >>> sorted(rmsprop_init(torch.zeros(3)))  # plain RMSprop
         ['square_avg', 'step']
     """
+    _check_param(param)
+    _nonnegative("momentum", momentum)
+    _flag("centered", centered)
     state = {"step": _zero_step(), "square_avg": torch.zeros_like(param)}
     if momentum > 0:
         state["momentum_buffer"] = torch.zeros_like(param)
@@ -352,7 +408,23 @@ def rmsprop_update_(param: Tensor, grad: Tensor, state: State, *, lr: float = 1e
     >>> rmsprop_update_(x, torch.tensor([3.0]), state, lr=0.01, alpha=0.75)
     >>> x, state["square_avg"]
     (tensor([0.9800]), tensor([2.2500]))
+
+    Arguments and options are checked as in :class:`RMSprop`; ``state`` comes
+    from :func:`rmsprop_init` with the same ``momentum`` and ``centered``.
     """
+    options = RMSprop.check_options({
+        "lr": lr, "alpha": alpha, "eps": eps, "weight_decay": weight_decay,
+        "momentum": momentum, "centered": centered, "maximize": maximize})
+    keys = ("step", "square_avg") + ("momentum_buffer",) * (momentum > 0) \
+        + ("grad_avg",) * centered
+    _check_step(param, grad, state, keys, "rmsprop_init")
+    _rmsprop_single(param, grad, state, **options)
+
+
+def _rmsprop_single(param: Tensor, grad: Tensor, state: State, *, lr: float,
+                    alpha: float, eps: float, weight_decay: float, momentum: float,
+                    centered: bool, maximize: bool) -> None:
+    # rmsprop_update_ without the argument checks: RMSprop checks its options once.
     _count_step(state)
     d = _direction(param, grad, weight_decay, maximize)
     v = state["square_avg"].mul_(alpha).addcmul_(d, d, value=1 - alpha)
@@ -401,7 +473,7 @@ def adadelta_init(param: Tensor) -> State:
     r"""Fresh :class:`Adadelta` state: ``step``, ``square_avg`` and ``acc_delta``.
 
     Args:
-        param: the parameter, any shape ``S``.
+        param: the parameter, a floating-point tensor of any shape ``S``.
 
     Returns:
         ``step`` (0-d float tensor 0, on the CPU), and zeros of shape ``S`` for
@@ -412,6 +484,7 @@ def adadelta_init(param: Tensor) -> State:
         >>> {k: tuple(v.shape) for k, v in state.items()}, state["step"].item()
         ({'step': (), 'square_avg': (2, 2), 'acc_delta': (2, 2)}, 0.0)
     """
+    _check_param(param)
     return {
         "step": _zero_step(),
         "square_avg": torch.zeros_like(param),
@@ -429,7 +502,21 @@ def adadelta_update_(param: Tensor, grad: Tensor, state: State, *, lr: float = 1
     >>> adadelta_update_(x, torch.tensor([1.0]), state, rho=0.5, eps=0.25)
     >>> x, state["acc_delta"]
     (tensor([0.4226]), tensor([0.1667]))
+
+    Arguments and options are checked as in :class:`Adadelta`; ``state`` comes
+    from :func:`adadelta_init`.
     """
+    _check_step(param, grad, state, ("step", "square_avg", "acc_delta"),
+                "adadelta_init")
+    _adadelta_single(param, grad, state, **Adadelta.check_options({
+        "lr": lr, "rho": rho, "eps": eps, "weight_decay": weight_decay,
+        "maximize": maximize}))
+
+
+def _adadelta_single(param: Tensor, grad: Tensor, state: State, *, lr: float,
+                     rho: float, eps: float, weight_decay: float,
+                     maximize: bool) -> None:
+    # adadelta_update_ without the argument checks: Adadelta checks its options once.
     _count_step(state)
     d = _direction(param, grad, weight_decay, maximize)
     v = state["square_avg"].mul_(rho).addcmul_(d, d, value=1 - rho)
@@ -466,7 +553,7 @@ def adam_init(param: Tensor, *, amsgrad: bool = False) -> State:
     [, ``max_exp_avg_sq``].
 
     Args:
-        param: the parameter, any shape ``S``.
+        param: the parameter, a floating-point tensor of any shape ``S``.
         amsgrad: ``True`` adds ``max_exp_avg_sq`` (:math:`\tilde v`).
 
     Returns:
@@ -478,6 +565,8 @@ def adam_init(param: Tensor, *, amsgrad: bool = False) -> State:
         >>> {k: tuple(v.shape) for k, v in state.items()}
         {'step': (), 'exp_avg': (4,), 'exp_avg_sq': (4,), 'max_exp_avg_sq': (4,)}
     """
+    _check_param(param)
+    _flag("amsgrad", amsgrad)
     state = {
         "step": _zero_step(),
         "exp_avg": torch.zeros_like(param),
@@ -500,7 +589,24 @@ def adam_update_(param: Tensor, grad: Tensor, state: State, *, lr: float = 1e-3,
     >>> adam_update_(x, torch.tensor([5.0, -1e-3]), state, lr=0.1)
     >>> x
     tensor([0.9000, 1.1000])
+
+    Arguments and options are checked as in :class:`Adam`; ``state`` comes from
+    :func:`adam_init` with the same ``amsgrad``.
     """
+    options = Adam.check_options({
+        "lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
+        "amsgrad": amsgrad, "maximize": maximize,
+        "decoupled_weight_decay": decoupled_weight_decay})
+    keys = ("step", "exp_avg", "exp_avg_sq") + ("max_exp_avg_sq",) * amsgrad
+    _check_step(param, grad, state, keys, "adam_init")
+    _adam_single(param, grad, state, **options)
+
+
+def _adam_single(param: Tensor, grad: Tensor, state: State, *, lr: float,
+                 betas: tuple[float, float], eps: float, weight_decay: float,
+                 amsgrad: bool, maximize: bool, decoupled_weight_decay: bool
+                 ) -> None:
+    # adam_update_ without the argument checks: Adam checks its options once.
     beta1, beta2 = betas
     t = _count_step(state)
     if decoupled_weight_decay:
@@ -720,7 +826,7 @@ class SGD(_FromScratch):
         "foreach": _foreach,
     }
     _hyper = ("lr", "momentum", "dampening", "weight_decay", "nesterov", "maximize")
-    _single = staticmethod(sgd_update_)
+    _single = staticmethod(_sgd_single)
     _multi = staticmethod(_sgd_multi)
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-3, momentum: float = 0.0,
@@ -801,7 +907,7 @@ class Adagrad(_FromScratch):
         "maximize": _flag,
     }
     _hyper = ("lr", "lr_decay", "weight_decay", "eps", "maximize")
-    _single = staticmethod(adagrad_update_)
+    _single = staticmethod(_adagrad_single)
     _multi = staticmethod(_adagrad_multi)
     _eager_state = True
 
@@ -872,7 +978,7 @@ class RMSprop(_FromScratch):
         "maximize": _flag,
     }
     _hyper = ("lr", "alpha", "eps", "weight_decay", "momentum", "centered", "maximize")
-    _single = staticmethod(rmsprop_update_)
+    _single = staticmethod(_rmsprop_single)
     _multi = staticmethod(_rmsprop_multi)
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-2, alpha: float = 0.99,
@@ -933,7 +1039,7 @@ class Adadelta(_FromScratch):
         "foreach": _foreach,
     }
     _hyper = ("lr", "rho", "eps", "weight_decay", "maximize")
-    _single = staticmethod(adadelta_update_)
+    _single = staticmethod(_adadelta_single)
     _multi = staticmethod(_adadelta_multi)
 
     def __init__(self, params: Iterable[Any], lr: float = 1.0, rho: float = 0.9,
@@ -1004,7 +1110,7 @@ class Adam(_FromScratch):
     }
     _hyper = ("lr", "betas", "eps", "weight_decay", "amsgrad", "maximize",
               "decoupled_weight_decay")
-    _single = staticmethod(adam_update_)
+    _single = staticmethod(_adam_single)
     _multi = staticmethod(_adam_multi)
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-3,

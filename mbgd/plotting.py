@@ -13,12 +13,15 @@ creates widgets, reads globals, changes ``rcParams`` or calls ``plt.show()``.
 
 from __future__ import annotations
 
+import math
+import numbers
+from collections.abc import Sequence
 from functools import lru_cache
 
 import torch
 
-from ._checks import check_int, check_type
-from .landscapes import DTYPE, Landscape
+from ._checks import check_bool, check_int, check_real, check_type
+from .landscapes import DTYPE, Landscape, _check_bounds
 from .trajectory import Trajectory
 
 __all__ = ["landscape_grid", "plot_landscape", "plot_path", "plot_values", "new_axes"]
@@ -27,7 +30,8 @@ __all__ = ["landscape_grid", "plot_landscape", "plot_path", "plot_values", "new_
 def new_axes(ax=None, figsize=(5.0, 4.0)):
     """Return ``ax``, or the axes of a new figure when ``ax`` is ``None``.
 
-    ``figsize`` is ``(width, height)`` in inches, used only for a new figure.
+    ``ax`` is a matplotlib ``Axes`` or ``None``; ``figsize`` is ``(width, height)``
+    in inches, both finite and ``> 0``, used only for a new figure.
 
     Example:
         >>> import matplotlib.pyplot as plt
@@ -37,10 +41,28 @@ def new_axes(ax=None, figsize=(5.0, 4.0)):
         >>> plt.close(ax.figure)
     """
     if ax is not None:
-        return ax
+        from matplotlib.axes import Axes
+
+        return check_type("ax", ax, Axes, "a matplotlib Axes or None")
+    _check_figsize(figsize)
     import matplotlib.pyplot as plt
 
     return plt.figure(figsize=figsize).add_subplot()
+
+
+def _check_figsize(figsize, name: str = "figsize") -> tuple[float, float]:
+    """Check a figure size: ``(width, height)`` in inches, both finite and ``> 0``.
+
+    >>> _check_figsize((4, 3))
+    (4.0, 3.0)
+    """
+    rule = "a pair (width, height) of finite real numbers > 0"
+    if isinstance(figsize, (str, bytes)) or not isinstance(figsize, Sequence) or any(
+            isinstance(v, bool) or not isinstance(v, numbers.Real) for v in figsize):
+        raise TypeError(f"{name} must be {rule}; got {figsize!r}")
+    if len(figsize) != 2 or not all(math.isfinite(v) and v > 0 for v in figsize):
+        raise ValueError(f"{name} must be {rule}; got {figsize!r}")
+    return float(figsize[0]), float(figsize[1])
 
 
 @lru_cache(maxsize=32)
@@ -58,8 +80,9 @@ def landscape_grid(f: Landscape, bounds=None, n: int = 160):
 
     Results are cached per landscape object, window and resolution, so redrawing
     an explorer never re-evaluates the grid. ``bounds`` is
-    ``((x_lo, x_hi), (y_lo, y_hi))`` (default: ``f.bounds``); ``X`` varies along
-    columns and ``Y`` along rows (``"xy"`` indexing), as ``contour`` expects.
+    ``((x_lo, x_hi), (y_lo, y_hi))``, finite with ``lo < hi`` (default:
+    ``f.bounds``); ``n >= 2``. ``X`` varies along columns and ``Y`` along rows
+    (``"xy"`` indexing), as ``contour`` expects.
 
     Example:
         >>> from mbgd.landscapes import robot_arm
@@ -71,7 +94,10 @@ def landscape_grid(f: Landscape, bounds=None, n: int = 160):
     if f.dim != 2:
         raise ValueError(f"f must be a 2-D landscape; got dim {f.dim} ({f.name!r})")
     n = check_int("n", n, low=2)
-    bounds = tuple(tuple(map(float, b)) for b in (bounds or f.bounds))
+    if bounds is None:
+        bounds = f.bounds
+    _check_bounds("bounds", bounds, 2)
+    bounds = tuple(tuple(map(float, b)) for b in bounds)
     return _grid(f, bounds, n)
 
 
@@ -80,8 +106,10 @@ def plot_landscape(f: Landscape, ax=None, *, bounds=None, levels: int = 25,
     """Filled contours of a 2-D landscape, with levels spaced for its range.
 
     Levels are quantiles of the values on the grid, so steep and flat regions both
-    get contour lines. The known minimiser is marked with a star. ``n`` is the
-    grid's resolution (see :func:`landscape_grid`).
+    get contour lines (``levels >= 2`` of them, fewer where quantiles coincide).
+    The known minimiser is marked with a star when ``mark_minimum``. ``bounds``
+    and ``n`` set the grid (see :func:`landscape_grid`). Every argument is
+    checked before a figure is made.
 
     Example:
         >>> from matplotlib.figure import Figure
@@ -92,8 +120,10 @@ def plot_landscape(f: Landscape, ax=None, *, bounds=None, levels: int = 25,
     """
     import numpy as np
 
-    ax = new_axes(ax)
+    levels = check_int("levels", levels, low=2)
+    check_bool("mark_minimum", mark_minimum)
     X, Y, Z = landscape_grid(f, bounds, n)
+    ax = new_axes(ax)
     lv = np.unique(np.quantile(Z, np.linspace(0.0, 1.0, levels) ** 2))
     ax.contourf(X, Y, Z, levels=lv, cmap="Blues_r", alpha=0.85)
     ax.contour(X, Y, Z, levels=lv, colors="white", linewidths=0.4, alpha=0.7)
@@ -112,6 +142,7 @@ def plot_landscape(f: Landscape, ax=None, *, bounds=None, levels: int = 25,
 def plot_path(path: Trajectory, ax=None, *, label: str | None = None, **style):
     """Draw a 2-D trajectory as points joined by lines; returns the ``Axes``.
 
+    ``path`` is a trajectory on a 2-D landscape (points of shape ``(K + 1, 2)``);
     ``style`` keywords go to ``ax.plot``; the label defaults to the rule's name.
 
     Example:
@@ -125,6 +156,11 @@ def plot_path(path: Trajectory, ax=None, *, label: str | None = None, **style):
         ('GD (lr=0.1)', 4)
     """
     check_type("path", path, Trajectory, "a Trajectory from mbgd.trajectory.run")
+    if path.points.ndim != 2 or path.points.shape[1] != 2:
+        raise ValueError(
+            "path must be a trajectory on a 2-D landscape (points of shape "
+            f"(K + 1, 2)); got points of shape {tuple(path.points.shape)}"
+        )
     ax = new_axes(ax)
     pts = path.points.numpy()
     kw = {"marker": "o", "markersize": 3, "linewidth": 1.2, "color": "crimson"}
@@ -137,8 +173,8 @@ def plot_values(path: Trajectory, ax=None, *, minimum: float | None = None,
                 label: str | None = None, **style):
     """Plot ``f(x_k) - minimum`` against the step ``k`` on a log scale.
 
-    ``minimum`` is :math:`f^*` (``None``: plot ``f(x_k)`` itself); ``style``
-    keywords go to ``ax.semilogy``. Returns the ``Axes``.
+    ``minimum`` is :math:`f^*`, a finite real number (``None``: plot ``f(x_k)``
+    itself); ``style`` keywords go to ``ax.semilogy``. Returns the ``Axes``.
 
     Example:
         >>> from matplotlib.figure import Figure
@@ -151,6 +187,10 @@ def plot_values(path: Trajectory, ax=None, *, minimum: float | None = None,
         ('log', '$f(x_k) - f^*$', 4)
     """
     check_type("path", path, Trajectory, "a Trajectory from mbgd.trajectory.run")
+    if isinstance(minimum, torch.Tensor) and minimum.numel() == 1:
+        minimum = minimum.item()  # a value such as f(f.minimizer)
+    if minimum is not None:
+        minimum = check_real("minimum", minimum)
     ax = new_axes(ax)
     gap = path.values - (0.0 if minimum is None else minimum)
     ax.semilogy(range(len(gap)), gap.clamp(min=1e-300).numpy(),

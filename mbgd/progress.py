@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterable
 from typing import TypeVar
 
-from ._checks import check_type
+from ._checks import check_int, check_type
 
 __all__ = ["progress_bar", "progress_enabled"]
 
@@ -36,9 +36,16 @@ def progress_bar(iterable: Iterable[T], *, total: int | None = None, desc: str =
                  progress: bool | None = None) -> Iterable[T]:
     """Wrap ``iterable`` in a tqdm bar (notebook-aware) when progress is enabled.
 
+    ``total`` is the number of items (``>= 0``; ``None``: ``len(iterable)`` when
+    it has one) and ``desc`` the bar's label.
+
     >>> list(progress_bar(range(3), progress=False))
     [0, 1, 2]
     """
+    check_type("iterable", iterable, Iterable, "an iterable")
+    if total is not None:
+        check_int("total", total, low=0)
+    check_type("desc", desc, (str, type(None)), "a str or None")
     if not progress_enabled(progress):
         return iterable
     from tqdm.auto import tqdm

@@ -37,7 +37,7 @@ from __future__ import annotations
 import functools
 import inspect
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -98,6 +98,24 @@ UPDATES: dict[str, tuple[type, Callable[..., None], Callable[..., State]]] = {
     "adam": (optim.Adam, optim.adam_update_, lambda x, o: optim.adam_init(
         x, amsgrad=o.get("amsgrad", False))),
 }
+
+
+def _reals(name: str, value, rule: str) -> Tensor:
+    """``value`` as a finite float64 CPU tensor: ``TypeError`` if it is not real
+    numbers (a string, ``None``, a bool, a complex tensor), ``ValueError`` if one
+    of them is nan or infinite."""
+    if not (value is None or isinstance(value, (bool, str)) or (
+            isinstance(value, Tensor) and (value.dtype == torch.bool
+                                           or value.is_complex()))):
+        try:
+            out = torch.as_tensor(value, dtype=DTYPE).cpu()
+        except (TypeError, ValueError, RuntimeError):
+            pass
+        else:
+            if not bool(torch.isfinite(out).all()):
+                raise ValueError(f"{name} must be {rule}; got {value!r}")
+            return out
+    raise TypeError(f"{name} must be {rule}; got {value!r}")
 
 
 def _options(optimizer: str, options: dict) -> dict:
@@ -169,8 +187,9 @@ def replay(optimizer: str, grads: Tensor, *, x0: float = 0.0, **options) -> Repl
     Args:
         optimizer: ``"sgd"``, ``"adagrad"``, ``"rmsprop"``, ``"adadelta"`` or
             ``"adam"``.
-        grads: the gradients, a floating-point tensor of shape ``(T, *shape)``
-            with ``T >= 1``; the result lives on its device and dtype.
+        grads: the gradients, a floating-point tensor of finite numbers of shape
+            ``(T, *shape)`` with ``T >= 1``; the result lives on its device and
+            dtype.
         x0: the start (every coordinate), a real number.
         **options: hyperparameters with torch's names (``lr``, ``betas``,
             ``alpha``, ``rho``, ``eps``, ``amsgrad``, ...), checked as the
@@ -190,6 +209,10 @@ def replay(optimizer: str, grads: Tensor, *, x0: float = 0.0, **options) -> Repl
             "grads must be a floating-point tensor of shape (T, ...) with T >= 1; "
             f"got shape {tuple(grads.shape)} and dtype {grads.dtype}"
         )
+    bad = int((~torch.isfinite(grads)).sum())
+    if bad:
+        raise ValueError(f"grads must hold finite numbers only; got {bad} nan or inf "
+                         f"value(s) of {grads.numel()}")
     x0 = check_real("x0", x0)
     x = torch.full(grads.shape[1:], x0, dtype=grads.dtype, device=grads.device)
     return _record(optimizer, options, x, grads.shape[0], lambda x, t: grads[t])
@@ -350,6 +373,10 @@ def circle_starts(n: int = 8, radius: float = 1.0,
 
     The angles are :math:`2\pi (j + \tfrac12)/n`, so no point lies on an axis.
 
+    Args:
+        n: number of points, ``>= 1``; radius: ``> 0``; center: 2 finite
+            numbers; device: where the result goes (default: the default device).
+
     Returns:
         Tensor of shape ``(n, 2)``, float64.
 
@@ -358,10 +385,14 @@ def circle_starts(n: int = 8, radius: float = 1.0,
     """
     n = check_int("n", n, low=1)
     radius = check_real("radius", radius, low=0.0, bounds="(]")
+    m = _reals("center", center, "2 finite numbers")
+    if m.shape != (2,):
+        raise ValueError(f"center must be 2 finite numbers; got shape "
+                         f"{tuple(m.shape)}")
+    device = resolve_device(device)
     angles = 2 * math.pi * (torch.arange(n, dtype=DTYPE) + 0.5) / n
     points = torch.stack([angles.cos(), angles.sin()], -1) * radius
-    return (points + torch.tensor([float(c) for c in center], dtype=DTYPE)).to(
-        resolve_device(device))
+    return (points + m).to(device)
 
 
 def steps_to_reach(rule: StepRule, f: Landscape, starts: Tensor, tol: float,
@@ -376,8 +407,8 @@ def steps_to_reach(rule: StepRule, f: Landscape, starts: Tensor, tol: float,
     Args:
         rule: a step rule from :mod:`mbgd.steps`.
         f: a landscape with a known ``minimizer``.
-        starts: shape ``(n, f.dim)``, on the device of the landscape (the
-            CPU for :mod:`mbgd.landscapes`).
+        starts: finite, shape ``(n, f.dim)``, on the device of the landscape
+            (the CPU for :mod:`mbgd.landscapes`).
         tol: distance tolerance, ``> 0``.
         max_steps: ``>= 1``.
 
@@ -398,6 +429,9 @@ def steps_to_reach(rule: StepRule, f: Landscape, starts: Tensor, tol: float,
     if starts.ndim != 2 or starts.shape[1] != f.dim:
         raise ValueError(f"starts must have shape (n, {f.dim}); got shape "
                          f"{tuple(starts.shape)}")
+    if not bool(torch.isfinite(starts).all()):
+        raise ValueError(f"starts must hold finite numbers only; got "
+                         f"{int((~torch.isfinite(starts)).sum())} nan or inf value(s)")
     tol = check_real("tol", tol, low=0.0, bounds="(]")
     max_steps = check_int("max_steps", max_steps, low=1)
     x = starts.to(DTYPE)
@@ -439,9 +473,10 @@ def reddi_gradients(C: float = 3.0, steps: int = 300, *, scale: float = 1.0,
     C = check_real("C", C, low=2.0, bounds="(]")
     steps = check_int("steps", steps, low=1)
     scale = check_real("scale", scale, low=0.0, bounds="(]")
+    device = resolve_device(device)
     t = torch.arange(1, steps + 1)
     g = torch.where(t % 3 == 1, C, -1.0).to(DTYPE) * scale
-    return g.to(resolve_device(device))
+    return g.to(device)
 
 
 @dataclass(frozen=True)
@@ -595,7 +630,7 @@ def least_squares(n: int = 512, d: int = 10, *, scales: Sequence[float] | None =
 
     Args:
         n: examples, ``>= d``; d: features, ``>= 1``.
-        scales: the :math:`s_j` (``d`` positive numbers; default all 1).
+        scales: the :math:`s_j` (``d`` finite positive numbers; default all 1).
         noise: :math:`\sigma \ge 0`.
         seed: int, ``torch.Generator`` or ``None`` (drawn on the CPU).
         device: where the tensors go.
@@ -606,16 +641,16 @@ def least_squares(n: int = 512, d: int = 10, *, scales: Sequence[float] | None =
     d = check_int("d", d, low=1)
     n = check_int("n", n, low=d)
     noise = check_real("noise", noise, low=0.0)
-    s = torch.ones(d, dtype=DTYPE) if scales is None else torch.as_tensor(
-        scales, dtype=DTYPE)
+    s = torch.ones(d, dtype=DTYPE) if scales is None else _reals(
+        "scales", scales, f"{d} finite positive numbers")
     if s.shape != (d,) or not bool((s > 0).all()):
-        raise ValueError(f"scales must be {d} positive numbers; got {scales!r}")
+        raise ValueError(f"scales must be {d} finite positive numbers; got {scales!r}")
+    device = resolve_device(device)
     gen = as_generator(seed)
     X = torch.randn(n, d, generator=gen, dtype=DTYPE) * s
     w_star = torch.randn(d, generator=gen, dtype=DTYPE)
     y = X @ w_star + noise * torch.randn(n, generator=gen, dtype=DTYPE)
     w_ls = torch.linalg.lstsq(X, y[:, None]).solution[:, 0]
-    device = resolve_device(device)
     problem = LeastSquares(X.to(device), y.to(device), w_ls.to(device), 0.0)
     return LeastSquares(problem.X, problem.y, problem.w_ls,
                         float(problem.loss(problem.w_ls)))
@@ -644,12 +679,14 @@ class Sweep:
         order) whose excess is ``<= tol``, as ``(smallest, largest)``; ``None`` if
         no rate passes. A rate that passes on its own, apart from that run, is
         not part of the window; of two runs of equal length, the lower wins.
+        ``tol`` is a finite real number.
 
         >>> lrs = torch.tensor([1.0, 0.1, 10.0, 0.01, 100.0], dtype=torch.float64)
         >>> s = Sweep("sgd", {}, lrs, torch.tensor([1e-3, 1e-3, 1.0, 1.0, 1e-3]))
         >>> s.window(1e-2)  # 0.1 and 1 pass, 10 fails, 100 passes alone
         (0.1, 1.0)
         """
+        tol = check_real("tol", tol)
         order = torch.argsort(self.lrs)
         lrs, ok = self.lrs[order].tolist(), (self.excess[order] <= tol).tolist()
         best, start = None, None
@@ -677,7 +714,7 @@ def sweep_lrs(problem: LeastSquares, optimizer: str = "adam",
     Args:
         problem: from :func:`least_squares`.
         optimizer: a name in :data:`UPDATES` (``"sgd"``, ``"adam"``, ...).
-        lrs: the learning rates, each ``> 0``.
+        lrs: a sequence of learning rates, each ``> 0``.
         steps: ``>= 1``; batch_size: ``>= 1``.
         seed: int, ``torch.Generator`` or ``None``.
         **options: the optimizer's other hyperparameters (e.g. ``momentum``).
@@ -694,6 +731,8 @@ def sweep_lrs(problem: LeastSquares, optimizer: str = "adam",
     if "lr" in options:
         raise TypeError(f"lr must be given through lrs; got lr={options['lr']!r}")
     options = _options(optimizer, options)
+    if isinstance(lrs, str) or not isinstance(lrs, Iterable):
+        raise TypeError(f"lrs must be a sequence of real numbers > 0; got {lrs!r}")
     rates = [check_real("lrs", lr, low=0.0, bounds="(]") for lr in lrs]
     if not rates:
         raise ValueError(f"lrs must hold at least one rate; got {lrs!r}")
@@ -968,6 +1007,7 @@ class RaceView:
     """
 
     def __init__(self, fig, landscape: str = "rotated"):
+        check_choice("landscape", landscape, tuple(RACE))
         f = get_landscape(landscape)
         left, right = fig.subplots(1, 2, width_ratios=(1.1, 1.0))
         plot_landscape(f, left)

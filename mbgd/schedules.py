@@ -25,7 +25,7 @@ A9-A13), one group per section:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -33,6 +33,7 @@ from torch import Tensor, nn
 
 from ._checks import check_choice, check_int, check_real, check_shape, check_type
 from .data import ReplacementSampler
+from .data import _check_tensors as _check_batch
 from .device import resolve_device
 from .plotting import new_axes
 from .seeding import SeedLike, as_generator
@@ -58,10 +59,16 @@ F64 = torch.float64
 
 def _check_hessians(hessians: Tensor) -> Tensor:
     check_type("hessians", hessians, Tensor, "a torch.Tensor of shape (m, d, d)")
+    if hessians.is_complex() or hessians.dtype == torch.bool:
+        raise TypeError("hessians must be a real tensor of shape (m, d, d); got dtype "
+                        f"{hessians.dtype}")
     if hessians.ndim != 3 or hessians.shape[1] != hessians.shape[2] \
-            or hessians.shape[0] == 0:
-        raise ValueError("hessians must have shape (m, d, d) with m >= 1; got shape "
-                         f"{tuple(hessians.shape)}")
+            or hessians.shape[0] == 0 or hessians.shape[1] == 0:
+        raise ValueError("hessians must have shape (m, d, d) with m, d >= 1; got "
+                         f"shape {tuple(hessians.shape)}")
+    bad = int((~torch.isfinite(hessians)).sum())
+    if bad:
+        raise ValueError(f"hessians must be finite; got {bad} non-finite entries")
     return hessians.to(F64)
 
 
@@ -418,6 +425,8 @@ def noise_floor(lr: float, *, curvature: float, noise_std: float,
 
 def _check_lrs(lrs: Tensor) -> Tensor:
     check_type("lrs", lrs, Tensor, "a torch.Tensor of shape (steps,) or (K, steps)")
+    if lrs.is_complex() or lrs.dtype == torch.bool:
+        raise TypeError(f"lrs must be a real tensor; got dtype {lrs.dtype}")
     if lrs.ndim not in (1, 2) or lrs.shape[-1] == 0:
         raise ValueError("lrs must have shape (steps,) or (K, steps) with steps >= 1; "
                          f"got shape {tuple(lrs.shape)}")
@@ -579,6 +588,9 @@ def recurrent_matrix(hidden: int, spectral_radius: float, *, orthogonal: bool = 
     n = check_int("hidden", hidden, low=1)
     rho = check_real("spectral_radius", spectral_radius, low=0.0, bounds="(]")
     check_type("orthogonal", orthogonal, bool, "a bool (True or False)")
+    if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+        raise TypeError(f"dtype must be a floating torch.dtype; got {dtype!r}")
+    device = resolve_device(device)
     gen = as_generator(seed)
     A = torch.randn(n, n, generator=gen, dtype=F64)
     if orthogonal:
@@ -586,7 +598,7 @@ def recurrent_matrix(hidden: int, spectral_radius: float, *, orthogonal: bool = 
         W = rho * Q * torch.sign(torch.diagonal(R))  # Haar-distributed Q
     else:
         W = rho * A / torch.linalg.eigvals(A).abs().max()
-    return W.to(dtype=dtype, device=resolve_device(device))
+    return W.to(dtype=dtype, device=device)
 
 
 class LinearRNN(nn.Module):
@@ -601,10 +613,10 @@ class LinearRNN(nn.Module):
     :math:`\rho(W) > 1` (section A11).
 
     Args:
-        weight_hh: :math:`W`, shape ``(n, n)``.
+        weight_hh: :math:`W`, a floating tensor of shape ``(n, n)``, ``n >= 1``.
         weight_ih: :math:`U`, shape ``(n, m)``.
         readout: :math:`c`, shape ``(n,)``.
-        (Copied into parameters of the same dtype and device.)
+        (All three of one dtype and device; copied into parameters.)
 
     >>> rnn = LinearRNN(torch.eye(2), torch.ones(2, 1), torch.ones(2))
     >>> rnn(torch.ones(3, 5, 1)).tolist()  # h_5 = (5, 5): c.h = 10
@@ -613,18 +625,40 @@ class LinearRNN(nn.Module):
 
     def __init__(self, weight_hh: Tensor, weight_ih: Tensor, readout: Tensor):
         super().__init__()
-        check_type("weight_hh", weight_hh, Tensor, "a torch.Tensor")
+        check_type("weight_hh", weight_hh, Tensor, "a floating torch.Tensor")
+        if not weight_hh.is_floating_point():
+            raise TypeError("weight_hh must be a floating torch.Tensor; got dtype "
+                            f"{weight_hh.dtype}")
         n = weight_hh.shape[0] if weight_hh.ndim == 2 else 0
         check_shape("weight_hh", weight_hh, (n, n))
+        if n == 0:
+            raise ValueError("weight_hh must have shape (n, n) with n >= 1; got "
+                             "shape (0, 0)")
         check_shape("weight_ih", weight_ih, (n, None))
         check_shape("readout", readout, (n,))
+        for name, t in (("weight_ih", weight_ih), ("readout", readout)):
+            if (t.dtype, t.device) != (weight_hh.dtype, weight_hh.device):
+                raise TypeError(
+                    f"{name} must have the dtype and device of weight_hh, "
+                    f"{weight_hh.dtype} on {weight_hh.device}; got {t.dtype} on "
+                    f"{t.device}")
         self.weight_hh = nn.Parameter(weight_hh.detach().clone())
         self.weight_ih = nn.Parameter(weight_ih.detach().clone())
         self.readout = nn.Parameter(readout.detach().clone())
 
     def forward(self, x: Tensor, h0: Tensor | None = None) -> Tensor:
         """``x``: inputs ``(N, T, m)``; ``h0``: ``(N, n)`` or None; returns ``(N,)``.
+
+        ``x`` and ``h0`` have the model's dtype (checked, with the shapes).
         """
+        n, m = self.weight_ih.shape
+        check_shape("x", x, (None, None, m))
+        if h0 is not None:
+            check_shape("h0", h0, (x.shape[0], n))
+        for name, t in (("x", x), ("h0", x if h0 is None else h0)):
+            if t.dtype != self.weight_hh.dtype:
+                raise TypeError(f"{name} must have the model's dtype, "
+                                f"{self.weight_hh.dtype}; got {t.dtype}")
         h = x.new_zeros(x.shape[0], self.weight_hh.shape[0]) if h0 is None else h0
         for t in range(x.shape[1]):
             h = h @ self.weight_hh.T + x[:, t] @ self.weight_ih.T  # (N, n)
@@ -659,8 +693,9 @@ def rnn_gradient_norms(model: LinearRNN, inputs: Tensor, lengths: Sequence[int]
 
     Args:
         model: a :class:`LinearRNN`.
-        inputs: one sequence, shape ``(T_max, m)``.
-        lengths: ints in ``[1, T_max]``.
+        inputs: one sequence, shape ``(T_max, m)``, ``T_max >= 1``, in the
+            model's dtype.
+        lengths: one or more ints in ``[1, T_max]``.
 
     Returns:
         an :class:`RNNGradients` (float64, on the CPU).
@@ -676,8 +711,19 @@ def rnn_gradient_norms(model: LinearRNN, inputs: Tensor, lengths: Sequence[int]
     check_type("inputs", inputs, Tensor, "a torch.Tensor of shape (T_max, m)")
     m = model.weight_ih.shape[1]
     check_shape("inputs", inputs, (None, m))
+    if inputs.dtype != model.weight_hh.dtype:
+        raise TypeError(f"inputs must have the model's dtype, "
+                        f"{model.weight_hh.dtype}; got {inputs.dtype}")
     t_max = inputs.shape[0]
-    lengths = [check_int("lengths[i]", T, low=1, high=t_max) for T in lengths]
+    if t_max == 0:
+        raise ValueError(f"inputs must have shape (T_max, {m}) with T_max >= 1; "
+                         f"got shape {tuple(inputs.shape)}")
+    if isinstance(lengths, (str, bytes)) or not isinstance(lengths, Iterable):
+        raise TypeError(f"lengths must be a sequence of ints; got {lengths!r}")
+    lengths = [check_int(f"lengths[{i}]", T, low=1, high=t_max)
+               for i, T in enumerate(lengths)]
+    if not lengths:
+        raise ValueError("lengths must hold at least one length; got []")
     params = list(model.parameters())
     h0_norms, param_norms = [], []
     for T in lengths:
@@ -700,6 +746,9 @@ def _total_norm(tensors: Sequence[Tensor]) -> Tensor:
 def _check_tensors(name: str, tensors: Sequence[Tensor]) -> list[Tensor]:
     if isinstance(tensors, Tensor):
         tensors = [tensors]
+    if not isinstance(tensors, Iterable) or isinstance(tensors, (str, bytes)):
+        raise TypeError(f"{name} must be a tensor or a non-empty sequence of "
+                        f"tensors; got {tensors!r}")
     tensors = list(tensors)
     if not tensors or not all(isinstance(t, Tensor) for t in tensors):
         raise TypeError(f"{name} must be a tensor or a non-empty sequence of "
@@ -721,7 +770,7 @@ def clip_by_norm(grads: Tensor | Sequence[Tensor], max_norm: float,
     :math:`c`. (Section A11.)
 
     Args:
-        grads: a tensor or a sequence of tensors (not changed).
+        grads: a floating tensor or a sequence of them (not changed).
         max_norm: :math:`c > 0`.
         eps: :math:`\epsilon \ge 0`.
 
@@ -732,6 +781,10 @@ def clip_by_norm(grads: Tensor | Sequence[Tensor], max_norm: float,
     [tensor([0.6000, 0.8000])]
     """
     grads = _check_tensors("grads", grads)
+    for g in grads:
+        if not g.is_floating_point():
+            raise TypeError("grads must be floating-point tensors; got dtype "
+                            f"{g.dtype}")
     c = check_real("max_norm", max_norm, low=0.0, bounds="(]")
     eps = check_real("eps", eps, low=0.0)
     coef = torch.clamp(c / (_total_norm(grads) + eps), max=1.0)
@@ -766,6 +819,8 @@ def cosine_similarity(a: Tensor | Sequence[Tensor], b: Tensor | Sequence[Tensor]
     r"""Cosine of the angle between two gradients, each flattened and joined.
 
     :math:`\cos = a\cdot b / (\lVert a\rVert\,\lVert b\rVert)`, in float64.
+    ``a`` and ``b`` (tensors or sequences of them) hold the same number of
+    entries in all, with finite nonzero norms.
 
     >>> cosine_similarity(torch.tensor([1.0, 0.0]), torch.tensor([1.0, 1.0]))
     0.7071067811865475
@@ -775,6 +830,11 @@ def cosine_similarity(a: Tensor | Sequence[Tensor], b: Tensor | Sequence[Tensor]
     if a.shape != b.shape:
         raise ValueError(f"b must have {a.numel()} entries in all (like a); got "
                          f"{b.numel()}")
+    for name, v in (("a", a), ("b", b)):
+        norm = float(v.norm())
+        if not 0 < norm < math.inf:  # NaN fails too
+            raise ValueError(f"{name} must have a finite, nonzero norm (no angle "
+                             f"otherwise); got norm {norm}")
     return float(a @ b / (a.norm() * b.norm()))
 
 
@@ -791,15 +851,38 @@ def _check_svm(X: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
     if not ((y == 1) | (y == -1)).all():
         raise ValueError("y must hold labels -1 and +1 only; got values "
                          f"{torch.unique(y).tolist()}")
+    bad = int((~torch.isfinite(X)).sum())
+    if bad:
+        raise ValueError(f"X must be finite; got {bad} non-finite entries")
     return X, y.to(X.dtype)
+
+
+def _check_w(w: Tensor, X: Tensor, *, stack: bool) -> Tensor:
+    """``w``: ``(d,)`` (or ``(..., d)`` when ``stack``), floating, of X's dtype."""
+    if not X.is_floating_point():
+        raise TypeError(f"X must be a floating tensor; got dtype {X.dtype}")
+    d = X.shape[1]
+    shape = f"(..., {d})" if stack else f"({d},)"
+    check_type("w", w, Tensor, f"a torch.Tensor of shape {shape}")
+    if stack:
+        if w.ndim == 0 or w.shape[-1] != d:
+            raise ValueError(f"w must have shape {shape}; got shape {tuple(w.shape)}")
+    else:
+        check_shape("w", w, (d,))
+    if not w.is_floating_point() or w.dtype != X.dtype:
+        raise TypeError(f"w must be a floating tensor of the dtype of X, {X.dtype}; "
+                        f"got {w.dtype}")
+    return w
 
 
 def hinge_loss(w: Tensor, X: Tensor, y: Tensor) -> Tensor:
     r"""Mean hinge loss :math:`\frac1n\sum_i \max(0, 1 - y_i\, w^\top x_i)`.
 
     Args:
-        w: weights, shape ``(d,)`` or a stack ``(..., d)``.
-        X: examples, shape ``(n, d)``; y: labels in ``{-1, +1}``, shape ``(n,)``.
+        w: weights, shape ``(d,)`` or a stack ``(..., d)``, floating, in the
+            dtype of ``X``.
+        X: examples, finite, shape ``(n, d)``; y: labels in ``{-1, +1}``, shape
+            ``(n,)``.
 
     Returns:
         the loss, shape ``w.shape[:-1]``.
@@ -809,6 +892,7 @@ def hinge_loss(w: Tensor, X: Tensor, y: Tensor) -> Tensor:
     tensor(0.2500)
     """
     X, y = _check_svm(X, y)
+    _check_w(w, X, stack=True)
     margins = y * (w @ X.T)  # (..., n)
     return torch.clamp(1 - margins, min=0).mean(-1)
 
@@ -832,7 +916,8 @@ def svm_objective(w: Tensor, X: Tensor, y: Tensor, lam: float) -> Tensor:
     tensor(0.2500)
     """
     lam = check_real("lam", lam, low=0.0, bounds="(]")
-    return 0.5 * lam * (w * w).sum(-1) + hinge_loss(w, X, y)
+    hinge = hinge_loss(w, X, y)  # checks w, X, y
+    return 0.5 * lam * (w * w).sum(-1) + hinge
 
 
 def svm_subgradient(w: Tensor, X: Tensor, y: Tensor, lam: float, *,
@@ -852,7 +937,8 @@ def svm_subgradient(w: Tensor, X: Tensor, y: Tensor, lam: float, *,
     :math:`F(v) \ge F(w) + g^\top(v-w)` for all :math:`v`. (Section A12.)
 
     Args:
-        w: shape ``(d,)``; X, y: as in :func:`hinge_loss`; lam: :math:`\lambda>0`.
+        w: shape ``(d,)``, in the dtype of ``X``; X, y: as in :func:`hinge_loss`;
+            lam: :math:`\lambda>0`.
         kink: :math:`\kappa`, the weight of examples exactly at the margin. Values
             outside ``[0, 1]`` are accepted on purpose, to show that they break
             the subgradient inequality.
@@ -865,7 +951,7 @@ def svm_subgradient(w: Tensor, X: Tensor, y: Tensor, lam: float, *,
     tensor([0.])
     """
     X, y = _check_svm(X, y)
-    check_shape("w", w, (X.shape[1],))
+    _check_w(w, X, stack=False)
     lam = check_real("lam", lam, low=0.0, bounds="(]")
     kink = check_real("kink", kink)
     margins = y * (X @ w)
@@ -1074,8 +1160,9 @@ def accumulated_gradient(model: nn.Module, loss_fn: Callable[[Tensor, Tensor], T
         model: an ``nn.Module``; its ``.grad`` buffers are zeroed first and left
             holding the result.
         loss_fn: ``loss_fn(output, target)``, the *mean* loss of a batch.
-        micro_batches: tuples ``(inputs..., target)``, each tensor with the
-            micro-batch's examples along dimension 0.
+        micro_batches: one or more tuples ``(inputs..., target)``, each tensor
+            with the micro-batch's examples (at least one, the same number in
+            every tensor of the tuple) along dimension 0.
         weighting: ``"size"`` (default), ``"equal"`` or ``"sum"``.
 
     Returns:
@@ -1096,16 +1183,29 @@ def accumulated_gradient(model: nn.Module, loss_fn: Callable[[Tensor, Tensor], T
     if not callable(loss_fn):
         raise TypeError(f"loss_fn must be callable; got {loss_fn!r}")
     weighting = check_choice("weighting", weighting, ("size", "equal", "sum"))
+    rule = "a non-empty list of tuples (inputs..., target)"
+    if isinstance(micro_batches, Tensor) or not isinstance(micro_batches, Iterable):
+        raise TypeError(f"micro_batches must be {rule}; got {micro_batches!r}")
     batches = list(micro_batches)
-    if not batches or any(len(mb) < 2 for mb in batches):
-        raise ValueError("micro_batches must be a non-empty list of tuples "
-                         f"(inputs..., target); got {len(batches)} items")
+    if not batches:
+        raise ValueError(f"micro_batches must be {rule}; got []")
+    for j, mb in enumerate(batches):
+        if not isinstance(mb, (tuple, list)):
+            raise TypeError(f"micro_batches[{j}] must be a tuple (inputs..., target); "
+                            f"got {type(mb).__name__}")
+        if len(mb) < 2:
+            raise ValueError(f"micro_batches[{j}] must hold inputs and a target (2 or "
+                             f"more tensors); got {len(mb)}")
+        _check_batch(mb, name=f"micro_batches[{j}]")
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise ValueError("model must have parameters with requires_grad; got "
+                         f"{model!r}")
     sizes = [mb[-1].shape[0] for mb in batches]
     total = sum(sizes)
     weights = {"size": [n / total for n in sizes],
                "equal": [1 / len(sizes)] * len(sizes),
                "sum": [1.0] * len(sizes)}[weighting]
-    params = [p for p in model.parameters() if p.requires_grad]
     model.zero_grad(set_to_none=False)
     for mb, w in zip(batches, weights):
         (loss_fn(model(*mb[:-1]), mb[-1]) * w).backward()

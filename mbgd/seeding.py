@@ -27,16 +27,18 @@ def as_generator(seed: SeedLike, device: str | torch.device | None = "cpu"
         seed: an int in ``[0, 2**63)``, a ``torch.Generator`` or ``None``.
         device: where the generator draws; ``"cpu"`` by default so that the same
             seed gives the same numbers on every machine (draw on the CPU, then
-            move the tensor).
+            move the tensor). Ignored when ``seed`` is a generator (but still
+            checked).
 
     >>> a = torch.rand(1, generator=as_generator(0))
     >>> b = torch.rand(1, generator=as_generator(0))
     >>> float(a) == float(b)
     True
     """
+    device = resolve_device(device)  # checked even when seed is a Generator
     if isinstance(seed, torch.Generator):
         return seed
-    gen = torch.Generator(device=resolve_device(device))
+    gen = torch.Generator(device=device)
     if seed is None:
         gen.seed()
         return gen

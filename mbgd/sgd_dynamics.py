@@ -56,7 +56,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from ._checks import check_int, check_real, check_type
+from ._checks import check_choice, check_int, check_real, check_type
 from .device import resolve_device
 from .explore import Control, Explorer
 from .landscapes import DTYPE, Landscape, Quadratic, quadratic
@@ -206,6 +206,24 @@ class Law:
 # --------------------------------------------------------------------------------
 # Argument handling shared by the simulators
 # --------------------------------------------------------------------------------
+def _reals(name: str, value, rule: str) -> Tensor:
+    """``value`` as a finite float64 CPU tensor: ``TypeError`` if it is not real
+    numbers (a string, ``None``, a bool, a complex tensor), ``ValueError`` if one
+    of them is nan or infinite."""
+    if not (value is None or isinstance(value, (bool, str)) or (
+            isinstance(value, Tensor) and (value.dtype == torch.bool
+                                           or value.is_complex()))):
+        try:
+            out = torch.as_tensor(value, dtype=DTYPE).cpu()
+        except (TypeError, ValueError, RuntimeError):
+            pass
+        else:
+            if not bool(torch.isfinite(out).all()):
+                raise ValueError(f"{name} must be {rule}; got {value!r}")
+            return out
+    raise TypeError(f"{name} must be {rule}; got {value!r}")
+
+
 def _rowmat(x: Tensor, M: Tensor) -> Tensor:
     """``x @ M`` for a batch of rows ``(C, d)`` and a small ``(d, d)`` matrix.
 
@@ -235,6 +253,8 @@ def _batch_sizes(batch_size, steps: int, chains: int | None) -> Tensor:
         b = torch.full((steps, 1), int(batch_size), dtype=torch.int64)
     elif isinstance(batch_size, (Tensor, list, tuple)):
         b = torch.as_tensor(batch_size)
+        if b.dtype == torch.bool or b.is_complex():
+            raise TypeError(f"batch_size must be {rule}; got dtype {b.dtype}")
         if b.is_floating_point() and bool((b != b.round()).any()):
             raise ValueError(f"batch_size must be {rule}; got non-integer values")
         b = b.to(torch.int64)
@@ -293,7 +313,7 @@ def _records(steps: int, every: int | None) -> list[int]:
 
 
 def _start(x0, chains: int, d: int, device) -> Tensor:
-    x = torch.as_tensor(x0, dtype=DTYPE)
+    x = _reals("x0", x0, f"finite numbers of shape ({d},) or ({chains}, {d})")
     if x.shape == (d,):
         x = x.expand(chains, d)
     elif x.shape != (chains, d):
@@ -348,7 +368,8 @@ def sgd_chains(f: Landscape, x0, lr: float, batch_size, steps: int, *,
 
     Args:
         f: a landscape (its ``grad`` must accept a batch of points ``(C, d)``).
-        x0: start, ``(d,)`` for all chains or ``(chains, d)`` one per chain.
+        x0: start, finite, ``(d,)`` for all chains or ``(chains, d)`` one per
+            chain.
         lr: learning rate :math:`\eta > 0`.
         batch_size: :math:`b`: an int ``>= 1``; a schedule of ints ``(steps,)``
             (``b_k`` for step ``k = 0..steps-1``); or ``(steps, chains)``, one
@@ -356,7 +377,8 @@ def sgd_chains(f: Landscape, x0, lr: float, batch_size, steps: int, *,
         steps: number of steps, ``>= 0``.
         noise: :math:`\sigma \ge 0` or a ``(d, d)`` covariance :math:`\Sigma`
             (``None``: :math:`\sigma = 1`); leave it ``None`` with ``examples``.
-        examples: per-example noise vectors ``(N, d)`` (they are centred first).
+        examples: per-example noise vectors ``(N, d)``, finite (they are centred
+            first).
         chains: number of chains ``C >= 1``.
         every: record every ``every`` steps (``None``: only the start and the end;
             the last step is always recorded).
@@ -399,6 +421,10 @@ def sgd_chains(f: Landscape, x0, lr: float, batch_size, steps: int, *,
             raise ValueError(f"examples must have shape (N, {d}) with N >= 1; got "
                              f"shape {tuple(examples.shape)}")
         zeta = examples.to(DTYPE).cpu()
+        if not bool(torch.isfinite(zeta).all()):
+            raise ValueError("examples must hold finite numbers only; got "
+                             f"{int((~torch.isfinite(zeta)).sum())} nan or inf "
+                             f"value(s) of {zeta.numel()}")
         zeta = (zeta - zeta.mean(0)).to(device)
     wanted = set(records)
     kept = [x]  # records[0] is always step 0; updates below make new tensors
@@ -508,7 +534,11 @@ def linreg_stationary_variance(lr: float, batch_size: int, noise_std: float = 1.
 def _hessian(H) -> Tensor:
     check_type("H", H, Tensor, "a (d, d) symmetric tensor")
     H = H.to(DTYPE).cpu()
-    if H.ndim != 2 or H.shape[0] != H.shape[1] or not torch.allclose(H, H.T):
+    if H.ndim != 2 or H.shape[0] != H.shape[1] or H.numel() == 0 \
+            or not bool(torch.isfinite(H).all()):
+        raise ValueError(f"H must be a finite (d, d) matrix with d >= 1; got "
+                         f"{H.tolist()!r}")
+    if not torch.allclose(H, H.T):
         raise ValueError(f"H must be a symmetric (d, d) matrix; got {H.tolist()!r}")
     return H
 
@@ -609,7 +639,8 @@ def moment_recursion(H: Tensor, noise, lr: float, batch_size, steps: int, *,
         lr: :math:`\eta > 0`.
         batch_size: int ``>= 1`` or a schedule ``(steps,)``.
         steps: ``>= 0``.
-        mean0: :math:`m_0`, ``(d,)``; cov0: :math:`P_0` (default 0: a fixed start).
+        mean0: :math:`m_0`, finite, ``(d,)``; cov0: :math:`P_0` (default 0: a
+            fixed start).
 
     Returns:
         ``(means, covs)`` of shapes ``(steps + 1, d)`` and ``(steps + 1, d, d)``.
@@ -624,7 +655,7 @@ def moment_recursion(H: Tensor, noise, lr: float, batch_size, steps: int, *,
     d = H.shape[0]
     Q = lr**2 * _noise_cov(noise, d)
     b = _batch_sizes(batch_size, steps, None)[:, 0].to(DTYPE)
-    m = torch.as_tensor(mean0, dtype=DTYPE)
+    m = _reals("mean0", mean0, f"finite numbers of shape ({d},)")
     if m.shape != (d,):
         raise ValueError(f"mean0 must have shape ({d},); got shape {tuple(m.shape)}")
     P = (torch.zeros(d, d, dtype=DTYPE) if cov0 is None
@@ -650,13 +681,26 @@ def effective_temperature(lr: float, noise_var: float, batch_size) -> float | Te
 
     Args:
         lr: :math:`\eta > 0`; noise_var: :math:`\sigma^2 \ge 0`;
-        batch_size: :math:`b`, a number or a tensor of batch sizes.
+        batch_size: :math:`b \ge 1`, a number or a tensor of batch sizes.
+
+    Returns:
+        a float, or a tensor of the shape of ``batch_size``.
 
     >>> effective_temperature(0.02, 49.0, 1)
     0.49
     """
     lr = check_real("lr", lr, low=0.0, bounds="(]")
     noise_var = check_real("noise_var", noise_var, low=0.0)
+    if isinstance(batch_size, Tensor):
+        rule = "a number >= 1 or a tensor of numbers >= 1"
+        if batch_size.dtype == torch.bool or batch_size.is_complex():
+            raise TypeError(f"batch_size must be {rule}; got dtype "
+                            f"{batch_size.dtype}")
+        if not bool((batch_size >= 1).all() & torch.isfinite(batch_size).all()):
+            raise ValueError(f"batch_size must be {rule}; got "
+                             f"{batch_size.tolist()!r}")
+    else:
+        batch_size = check_real("batch_size", batch_size, low=1.0)
     return lr * noise_var / (2 * batch_size)
 
 
@@ -770,10 +814,11 @@ def propagate_law(f: Landscape, lr: float, batch_size, steps: int, *,
     xs = _grid(grid)
     device = resolve_device(device)
     if isinstance(x0, Tensor):
-        if x0.shape != xs.shape or abs(float(x0.sum()) - 1) > 1e-9 or x0.min() < 0:
+        if x0.shape != xs.shape or not abs(float(x0.sum()) - 1) <= 1e-9 \
+                or not bool((x0 >= 0).all()):
             raise ValueError(f"x0 must be a float or probabilities of shape "
                              f"({len(xs)},) that sum to 1; got shape "
-                             f"{tuple(x0.shape)}")
+                             f"{tuple(x0.shape)}, sum {float(x0.sum())!r}")
         p = x0.to(DTYPE)
     else:
         x0 = check_real("x0", x0)
@@ -1000,8 +1045,8 @@ def covariance_ellipse(cov: Tensor, center=(0.0, 0.0), scale: float = 2.0,
     (0.8647 for ``scale`` 2).
 
     Args:
-        cov: ``(2, 2)`` positive semidefinite; center: ``m``; scale: ``s > 0``;
-        n: number of points ``>= 3``.
+        cov: ``(2, 2)`` positive semidefinite; center: ``m``, 2 finite numbers;
+        scale: ``s > 0``; n: number of points ``>= 3``.
 
     Returns:
         ``(n, 2)`` float64 (closed: the first point is repeated at the end).
@@ -1010,12 +1055,16 @@ def covariance_ellipse(cov: Tensor, center=(0.0, 0.0), scale: float = 2.0,
     tensor([ 1.,  0., -1., -0.,  1.], dtype=torch.float64)
     """
     P = _covariance("cov", cov, 2)
+    m = _reals("center", center, "2 finite numbers")
+    if m.shape != (2,):
+        raise ValueError(f"center must be 2 finite numbers; got shape "
+                         f"{tuple(m.shape)}")
     scale = check_real("scale", scale, low=0.0, bounds="(]")
     n = check_int("n", n, low=3)
     lam, U = torch.linalg.eigh(P)
     t = torch.linspace(0, 2 * math.pi, n, dtype=DTYPE)
     circle = torch.stack([t.cos(), t.sin()], -1)
-    return torch.as_tensor(center, dtype=DTYPE) + scale * (circle * lam.sqrt()) @ U.T
+    return m + scale * (circle * lam.sqrt()) @ U.T
 
 
 def steady_bowl() -> Quadratic:
@@ -1095,9 +1144,7 @@ def simulate_steady_state(lr: float = 0.2, batch_size: int = 4,
     >>> r.points.shape, r.mean_sq.shape
     (torch.Size([200, 2]), torch.Size([121]))
     """
-    if noise not in NOISES:
-        listed = ", ".join(repr(k) for k in NOISES)
-        raise ValueError(f"noise must be one of {listed}; got {noise!r}")
+    check_choice("noise", noise, tuple(NOISES))
     f = steady_bowl()
     cov = NOISES[noise]
     P = stationary_covariance(f.A, cov, lr, batch_size)
@@ -1169,6 +1216,8 @@ class SteadyStateView:
     """
 
     def __init__(self, fig, steps: int = STEADY_STEPS, chains: int = STEADY_CHAINS):
+        steps = check_int("steps", steps, low=1)
+        chains = check_int("chains", chains, low=1)
         from .plotting import plot_landscape
 
         left, right = fig.subplots(1, 2, width_ratios=(1.0, 1.15))

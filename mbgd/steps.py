@@ -26,7 +26,7 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
-from ._checks import check_int, check_real
+from ._checks import check_int, check_real, check_type
 from . import optim as _optim
 from .landscapes import Landscape, Quadratic
 
@@ -519,6 +519,15 @@ class OptimRule(StepRule):
     def __init__(self, name: str, update: Callable[..., None],
                  init: Callable[[Tensor], dict[str, Tensor]], state_type: type,
                  options: dict):
+        check_type("name", name, str, "a str")
+        for arg, fn in (("update", update), ("init", init)):
+            if not callable(fn):
+                raise TypeError(f"{arg} must be callable; got {fn!r}")
+        if not (isinstance(state_type, type) and issubclass(state_type, tuple)
+                and hasattr(state_type, "_fields")):
+            raise TypeError(
+                f"state_type must be a NamedTuple class; got {state_type!r}")
+        check_type("options", options, dict, "a dict of hyperparameters")
         self.name, self._update, self._init = name, update, init
         self.state_type, self.options = state_type, options
 

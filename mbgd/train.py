@@ -118,8 +118,9 @@ def train(model: nn.Module, loss_fn: Callable[..., Tensor],
             ``N``, or a :class:`mbgd.data.TensorBatches` (then leave
             ``batch_size``, ``seed``, ``shuffle``, ``drop_last`` at their
             defaults: the iterator carries its own).
-        optimizer: a ``torch.optim.Optimizer`` over the model's parameters, or a
-            factory ``params -> Optimizer`` (called after the model is moved).
+        optimizer: a ``torch.optim.Optimizer`` over (some of) the model's
+            trainable parameters, or a factory ``params -> Optimizer`` (called
+            after the model is moved).
         epochs: passes over the data, ``>= 1``.
         batch_size: micro-batch size ``b`` in ``[1, N]`` (required for tensors).
         seed: int, ``torch.Generator`` or ``None``: the batch order.
@@ -182,6 +183,8 @@ def train(model: nn.Module, loss_fn: Callable[..., Tensor],
     if not params:
         raise ValueError("model must have parameters with requires_grad; got "
                          f"{model!r}")
+    if isinstance(optimizer, torch.optim.Optimizer):
+        _check_optimizer(optimizer, model)
     device = params[0].device if device is None else resolve_device(device)
     batches = _make_batches(data, batch_size, seed, shuffle, drop_last, device)
 
@@ -191,6 +194,7 @@ def train(model: nn.Module, loss_fn: Callable[..., Tensor],
         else optimizer(model.parameters())
     check_type("optimizer", opt, torch.optim.Optimizer,
                "a torch.optim.Optimizer (or a factory returning one)")
+    _check_optimizer(opt, model)
 
     # Micro-batch sizes are the same every epoch: precompute each step's weights.
     sizes = batches.batch_sizes
@@ -240,7 +244,7 @@ def _make_batches(data, batch_size, seed, shuffle, drop_last, device) -> TensorB
             if value is not default:
                 raise ValueError(f"{name} must be left at {default!r} when data is a "
                                  f"TensorBatches (it has its own); got {value!r}")
-        if data.device != device:
+        if not _same_device(data.device, device):
             raise ValueError(f"data must be on the training device {device}; got a "
                              f"TensorBatches on {data.device}")
         return data
@@ -252,6 +256,25 @@ def _make_batches(data, batch_size, seed, shuffle, drop_last, device) -> TensorB
         raise ValueError("batch_size must be an int in [1, N]; got None")
     return TensorBatches(*tensors, batch_size=batch_size, shuffle=shuffle,
                          drop_last=drop_last, seed=seed, device=device)
+
+
+def _same_device(a: torch.device, b: torch.device) -> bool:
+    """``a == b``, reading a CUDA device without an index (``"cuda"``, what
+    :func:`mbgd.device.default_device` gives) as the current one (``cuda:0``)."""
+    def indexed(d: torch.device) -> torch.device:
+        if d.type == "cuda" and d.index is None:
+            return torch.device("cuda", torch.cuda.current_device())
+        return d
+    return indexed(a) == indexed(b)
+
+
+def _check_optimizer(opt: torch.optim.Optimizer, model: nn.Module) -> None:
+    """An optimizer over none of the model's parameters would train nothing."""
+    mine = {id(p) for p in model.parameters() if p.requires_grad}
+    if not any(id(p) in mine for g in opt.param_groups for p in g["params"]):
+        raise ValueError("optimizer must hold some of the model's trainable "
+                         "parameters (was it made for another model?); got one "
+                         "over none of them")
 
 
 def _accumulate(model: nn.Module, loss_fn: Callable[..., Tensor],

@@ -75,6 +75,8 @@ class Trajectory:
     def distance_to(self, point: Tensor | Sequence[float]) -> Tensor:
         """Euclidean distance of every iterate to ``point``, shape ``(K + 1,)``.
 
+        ``point`` is ``d`` finite numbers (a sequence or a tensor of shape ``(d,)``).
+
         Example:
             >>> from mbgd.landscapes import robot_arm
             >>> from mbgd.steps import gd
@@ -82,8 +84,8 @@ class Trajectory:
             >>> [round(v, 4) for v in path.distance_to((7.0, -8.0)).tolist()]
             [3.0, 2.4739, 2.2062]
         """
-        p = torch.as_tensor(point, dtype=DTYPE)
-        return torch.linalg.vector_norm(self.points - p, dim=-1)
+        p = _as_point("point", point, self.points.shape[-1], self.landscape)
+        return torch.linalg.vector_norm(self.points - p.to(self.points.device), dim=-1)
 
 
 def run(rule: StepRule, f: Landscape, x0: Tensor | Sequence[float], steps: int,
@@ -93,7 +95,8 @@ def run(rule: StepRule, f: Landscape, x0: Tensor | Sequence[float], steps: int,
     Args:
         rule: a step rule from :mod:`mbgd.steps`.
         f: a landscape from :mod:`mbgd.landscapes`.
-        x0: start point, ``d`` numbers (converted to float64).
+        x0: start point, ``d`` finite numbers (a sequence or a tensor of shape
+            ``(d,)``; converted to float64 and detached from any autograd graph).
         steps: the most steps to take, ``>= 0``.
         target: stop early at the first iterate with ``f(x_k) <= target``
             (``None``: always take ``steps`` steps).
@@ -121,12 +124,7 @@ def run(rule: StepRule, f: Landscape, x0: Tensor | Sequence[float], steps: int,
     check_choice("on_divergence", on_divergence, ("raise", "stop", "ignore"))
     if target is not None:
         target = check_real("target", target)
-    x = torch.as_tensor(x0, dtype=DTYPE).clone()
-    if x.shape != (f.dim,):
-        raise ValueError(
-            f"x0 must have {f.dim} entries for landscape {f.name!r}; "
-            f"got shape {tuple(x.shape)}"
-        )
+    x = _as_point("x0", x0, f.dim, f.name)
     state = rule.init(x)
     points, logs = [x], []
     # Evaluating f costs as much as a step, so finiteness is checked only every
@@ -164,6 +162,26 @@ def run(rule: StepRule, f: Landscape, x0: Tensor | Sequence[float], steps: int,
                       grad_norms=torch.linalg.vector_norm(f.grad(pts), dim=-1),
                       log=log, rule=rule.name, landscape=f.name,
                       diverged_at=diverged_at)
+
+
+def _as_point(name: str, value, dim: int, landscape: str) -> Tensor:
+    """``value`` as a new float64 tensor of shape ``(dim,)`` with finite entries."""
+    rule = f"{dim} real numbers (a sequence or a tensor)"
+    if isinstance(value, (str, bytes)) or (
+            isinstance(value, Tensor) and value.is_complex()):
+        raise TypeError(f"{name} must be {rule}; got {value!r}")
+    try:
+        x = torch.as_tensor(value, dtype=DTYPE)
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise TypeError(f"{name} must be {rule}; got {value!r}") from exc
+    if x.shape != (dim,):
+        raise ValueError(
+            f"{name} must have {dim} entries for landscape {landscape!r}; "
+            f"got shape {tuple(x.shape)}"
+        )
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError(f"{name} must have finite entries; got {x.tolist()!r}")
+    return x.detach().clone()
 
 
 def _divergence_message(rule: StepRule, f: Landscape, k: int, value: Tensor) -> str:

@@ -27,6 +27,17 @@ BAD_INPUT = [
      "mode must be one of 'a', 'b'; got 'x'"),
     (check_shape, ("x0", torch.zeros(2, 3), (2, None, 1)), {}, ValueError,
      "x0 must have shape (2, *, 1); got shape (2, 3)"),
+    (as_generator, (torch.Generator(),), {"device": "nonsense"}, ValueError,
+     "device must name a torch device such as 'cpu' or 'cuda'; got 'nonsense'"),
+    (resolve_device, (f"cuda:{torch.cuda.device_count()}",), {}, ValueError,
+     "device must name a device this machine has; "
+     f"got 'cuda:{torch.cuda.device_count()}' but "),
+    (progress_bar, (None,), {"progress": False}, TypeError,
+     "iterable must be an iterable; got None"),
+    (progress_bar, (range(3),), {"total": -1, "progress": False}, ValueError,
+     "total must be an int >= 0; got -1"),
+    (progress_bar, (range(3),), {"desc": 3, "progress": False}, TypeError,
+     "desc must be a str or None; got 3"),
 ]
 
 

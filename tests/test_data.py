@@ -2,6 +2,7 @@
 
 import itertools
 import math
+import re
 
 import pytest
 import torch
@@ -167,6 +168,17 @@ def test_neyman_minimises_variance_among_integer_allocations_small_case():
     (lambda: neyman_allocation([3, 2], [1.0], 2), ValueError, "stds must have shape"),
     (lambda: neyman_allocation([3, 2], [1.0, -1.0], 2), ValueError, "stds must be"),
     (lambda: neyman_allocation([3, 2], [1.0, float("nan")], 2), ValueError, "stds"),
+    # not numbers at all: a TypeError naming the argument, not torch's
+    (lambda: stratum_weights("abc"), TypeError,
+     re.escape("sizes must be a non-empty 1-D list of ints >= 1; got 'abc'")),
+    (lambda: proportional_allocation(None, 2), TypeError,
+     re.escape("sizes must be a non-empty 1-D list of ints >= 1; got None")),
+    (lambda: neyman_allocation([3, 2], "ab", 2), TypeError,
+     re.escape("stds must be a 1-D list of real numbers >= 0; got 'ab'")),
+    (lambda: neyman_allocation([3, 2], None, 2), TypeError,
+     re.escape("stds must be a 1-D list of real numbers >= 0; got None")),
+    (lambda: neyman_allocation([3, 2], [True, False], 2), TypeError,
+     re.escape("stds must be a 1-D list of real numbers >= 0; got [True, False]")),
 ])
 def test_allocation_errors(call, exc, msg):
     with pytest.raises(exc, match=msg):
@@ -236,6 +248,13 @@ def test_stratified_neyman_and_explicit_allocations():
     (dict(strata=STRATA, batch_size=6, allocation=[1, 4, 1]), ValueError, "N_k"),
     (dict(strata=STRATA, batch_size=6, allocation=[2, 2, 1]), ValueError, "summing"),
     (dict(strata=STRATA, batch_size=6, num_batches=0), ValueError, "num_batches"),
+    (dict(strata=STRATA, batch_size=6, allocation=None), TypeError,
+     re.escape("allocation must be 'proportional', 'neyman' or 3 ints with 1 <= n_k "
+               "<= N_k = [6, 3, 3] summing to batch_size=6; got None")),
+    (dict(strata=STRATA, batch_size=6, allocation=["a", "b", "c"]), TypeError,
+     r"allocation must be .*; got \['a', 'b', 'c'\]"),
+    (dict(strata=STRATA, batch_size=6, allocation=[True, True, True]), TypeError,
+     r"allocation must be .*; got \[True, True, True\]"),
 ])
 def test_stratified_errors(kwargs, exc, msg):
     with pytest.raises(exc, match=msg):
@@ -246,6 +265,11 @@ def test_stratified_estimate_checks_shape():
     s = StratifiedSampler(STRATA, 6, device=CPU)
     with pytest.raises(ValueError, match="first dimension 6"):
         s.estimate(torch.zeros(5))
+    # integer values used to be cast with the weights to int: an estimate of 0
+    with pytest.raises(TypeError, match=re.escape(
+            "values must be a floating torch.Tensor (the weights are fractions); "
+            "got dtype torch.int64")):
+        s.estimate(torch.ones(6, dtype=torch.int64))
 
 
 # --------------------------------------------------------------- TensorBatches
@@ -324,6 +348,15 @@ def test_tensor_batches_device_argument():
      "N = 3"),
     ((torch.zeros(3),), dict(batch_size=2, seed=-1), ValueError, "seed must be"),
     ((torch.zeros(3),), dict(batch_size=2, shuffle=1), TypeError, "shuffle must be"),
+    # with a sampler these used to be ignored without a word
+    ((torch.zeros(3),), dict(sampler=EpochSampler(3, 2, device=CPU), shuffle=False),
+     ValueError, "shuffle must be True when a sampler is given .the sampler sets "
+     "it.; got False"),
+    ((torch.zeros(3),), dict(sampler=EpochSampler(3, 2, device=CPU), drop_last=True),
+     ValueError, "drop_last must be False when a sampler is given"),
+    ((torch.zeros(3),), dict(sampler=EpochSampler(3, 2, device=CPU), seed=0),
+     ValueError, "seed must be None when a sampler is given .the sampler sets it.; "
+     "got 0"),
 ])
 def test_tensor_batches_errors(args, kwargs, exc, msg):
     with pytest.raises(exc, match=msg):

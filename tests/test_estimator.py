@@ -86,6 +86,11 @@ def test_noise_scale_of_1d_regression_against_a_large_sample(dist):
     ({"n": 3, "beta": [1.0], "scales": [0.0]}, ValueError, "scales must be"),
     ({"n": 3, "beta": [1.0], "x_dist": "cauchy"}, ValueError, "x_dist must be one"),
     ({"n": 3, "beta": [1.0], "noise_std": -1.0}, ValueError, "noise_std must be"),
+    ({"n": 3, "beta": None}, TypeError,
+     "beta must be a non-empty 1-D list of finite numbers; got None"),
+    ({"n": 3, "beta": "ab"}, TypeError, "beta must be a non-empty 1-D list"),
+    ({"n": 3, "beta": [1.0], "scales": "ab"}, TypeError,
+     "scales must be 1 finite numbers > 0; got 'ab'"),
 ])
 def test_linear_regression_rejects_bad_input(kwargs, error, match):
     with pytest.raises(error, match=match):
@@ -104,6 +109,11 @@ def test_linear_regression_rejects_bad_input(kwargs, error, match):
      TypeError, "X must be float64; got torch.float32"),
     (torch.ones(2, 1, dtype=F64), torch.ones(2, dtype=torch.float16),
      torch.ones(1, dtype=F64), TypeError, "y must be float64; got torch.float16"),
+    (torch.ones(0, 1, dtype=F64), torch.ones(0, dtype=F64), torch.ones(1, dtype=F64),
+     ValueError, r"X must have N >= 1 rows and d >= 1 columns; got shape \(0, 1\)"),
+    (torch.tensor([[1.0], [math.nan]], dtype=F64), torch.ones(2, dtype=F64),
+     torch.ones(1, dtype=F64), ValueError,
+     r"X must hold finite numbers only; got 1 nan or inf value\(s\) of 2"),
 ])
 def test_linear_regression_checks_its_tensors(X, y, beta, error, match):
     with pytest.raises(error, match=match):
@@ -367,3 +377,62 @@ def test_neyman_allocation_minimises_the_stratified_variance_in_simulation():
         variances[tuple(n)] = est.sample_estimates(values, sampler).var().item()
     assert n_star.tolist() == [4, 6]
     assert variances[(4, 6)] < 0.8 * variances[(7, 3)]
+
+
+# --- bad input is refused on entry -------------------------------------------
+
+_G, _V = torch.tensor([0.0, 2.0]), torch.tensor([1.0, math.nan])
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: est.gradient_work(torch.ones(4, 3, dtype=torch.int64), torch.zeros(4),
+                               torch.zeros(3)), TypeError,
+     "X must be a floating tensor; got dtype torch.int64"),
+    (lambda: est.gradient_work(torch.ones(4, 3), torch.zeros(4),
+                               torch.zeros(3, dtype=F64)), TypeError,
+     "w must have X's dtype torch.float32 and device cpu; got torch.float64 on cpu"),
+    (lambda: est.gradient_work(torch.ones(0, 3), torch.zeros(0), torch.zeros(3)),
+     ValueError, r"X, y, w must have shapes \(b, d\), \(b,\), \(d,\) with b, d >= 1"),
+    (lambda: est.sample_estimates(_V, ReplacementSampler(2, 1, device="cpu")),
+     ValueError, r"values must hold finite numbers only; got 1 nan or inf value\(s\)"),
+    (lambda: est.simulate_tail(_V, 0.5, 4, 10), ValueError,
+     "values must hold finite numbers only"),
+    (lambda: est.exact_batch_moments(torch.zeros(3, 0), 2, replacement=False),
+     ValueError, "values must be a floating tensor .* and no empty dimension"),
+    (lambda: est.optimal_lr("a", 1.0, 3.0, 3), TypeError,
+     r"grad must be a number or a \(d,\) tensor; got 'a'"),
+    (lambda: est.optimal_lr(1.0, math.nan, 3.0, 3), ValueError,
+     "hess must hold finite numbers only"),
+    (lambda: est.optimal_lr(1.0, 1.0, -5.0, 3), ValueError,
+     r"cov must be a covariance \(symmetric positive semidefinite\); got -5.0"),
+    (lambda: est.curvature_noise_scale(torch.tensor([1.0, 0.0]), torch.eye(2),
+                                       torch.diag(torch.tensor([1.0, -5.0]))),
+     ValueError, r"cov must be a covariance .*; got \[\[1.0, 0.0\], \[0.0, -5.0\]\]"),
+    (lambda: est.expected_decrease(True, 1.0, 3.0, 3), TypeError,
+     "grad must be a number"),
+    (lambda: est.simulate_progress(_G, torch.eye(2), [1], 10), ValueError,
+     r"hess must be a number or have shape \(1, 1\) for G of shape \(2,\); got "
+     r"shape \(2, 2\)"),
+    (lambda: est.simulate_progress(_G, 1.0, 5, 10), TypeError,
+     "batch_sizes must be a sequence of ints >= 1; got 5"),
+    (lambda: est.simulate_progress(_V, 1.0, [1], 10), ValueError,
+     "G must hold finite numbers only"),
+    (lambda: est.simulate_progress([0.0, 2.0], 1.0, [1], 10), TypeError,
+     "G must be a torch.Tensor"),
+    (lambda: est.sgd_least_squares(est.running_example("cpu"), "a", epochs=1,
+                                   batch_size=4), TypeError,
+     "lr must be one or more finite numbers > 0; got 'a'"),
+    (lambda: est.sgd_least_squares(est.running_example("cpu"), True, epochs=1,
+                                   batch_size=4), TypeError, "lr must be one or more"),
+    (lambda: est.sgd_least_squares(est.running_example("cpu"), [0.1, 0.2], epochs=1,
+                                   batch_size=4, w0=torch.zeros(2, 8)), ValueError,
+     r"w0 must have shape \(8,\); got shape \(2, 8\)"),
+    (lambda: est.sgd_least_squares(est.running_example("cpu"), 0.1, epochs=1,
+                                   batch_size=4, w0=[math.nan] * 8), ValueError,
+     "w0 must hold finite numbers only"),
+    (lambda: est.running_example("cpu").excess_loss("a"), TypeError,
+     r"w must be real numbers of shape \(\.\.\., 8\); got 'a'"),
+])
+def test_bad_arguments_are_rejected_on_entry(call, error, message):
+    with pytest.raises(error, match=message):
+        call()

@@ -250,6 +250,37 @@ def test_release_never_overwrites_its_input(tmp_path):
         release([path], tmp_path)
 
 
+@pytest.mark.parametrize("make, error, message", [
+    (lambda t: ([t / "s.ipynb", t / "nope.ipynb"], t / "ex"), NotebookError,
+     "solutions must be existing files; got '.*nope.ipynb' .no such file."),
+    (lambda t: ([t / "s.ipynb", t / "d"], t / "ex"), NotebookError,
+     "solutions must be existing files; got '.*d' .a folder."),
+    (lambda t: ([t / "*.ipynbx"], t / "ex"), NotebookError,
+     "a pattern that matched nothing"),
+    (lambda t: ([t / "s.ipynb", t / "d/s.ipynb"], t / "ex"), NotebookError,
+     "solutions must have distinct file names; got 's.ipynb' twice"),
+    (lambda t: ([t / "s.ipynb", t / "notes.txt"], t / "ex"), NotebookError,
+     "solution .*notes.txt: invalid JSON at line 1"),
+    (lambda t: ([t / "s.ipynb"], t / "notes.txt"), NotebookError,
+     "out_dir must be a folder; got '.*notes.txt' .a file."),
+    (lambda t: (str(t / "s.ipynb"), t / "ex"), TypeError,
+     "solutions must be a list of paths; got '"),
+    (lambda t: ([], t / "ex"), ValueError, "solutions must be a non-empty list"),
+    (lambda t: ([t / "s.ipynb"], None), TypeError, "out_dir must be a path; got None"),
+])
+def test_release_rejects_bad_input_before_writing(tmp_path, make, error, message):
+    good = json.dumps(solution(code("# mbgd: answer q1\n### BEGIN SOLUTION\n"
+                                    "x = 1\n### END SOLUTION", {"mbgd": GOOD})))
+    (tmp_path / "s.ipynb").write_text(good)
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "s.ipynb").write_text(good)
+    (tmp_path / "notes.txt").write_text("hello")
+    before = sorted(tmp_path.rglob("*"))
+    with pytest.raises(error, match=message):
+        release(*make(tmp_path))
+    assert sorted(tmp_path.rglob("*")) == before  # nothing written
+
+
 @pytest.mark.parametrize("text, message", [
     ('{"cells": [', "invalid JSON at line 1"),
     ("[]", "not an nbformat-4 notebook"),
@@ -261,6 +292,11 @@ def test_read_notebook_names_the_problem(tmp_path, text, message):
     path.write_bytes(text.encode("utf-8", errors="surrogateescape"))
     with pytest.raises(NotebookError, match=message):
         read_notebook(path)
+
+
+def test_read_notebook_rejects_a_non_path():
+    with pytest.raises(TypeError, match="path must be a path; got None"):
+        read_notebook(None)
 
 
 # ---------------------------------------------------------------- plain values
@@ -308,6 +344,8 @@ def tensor(dtype="float64", shape=(2,), data=(1.0, 2.0)):
     ([[[[[[[[[[1]]]]]]]]]], "nested at most"),
     (list(range(1_000_001)), "at most 1000000 numbers"),
     (tensor(shape=(1000, 1001), data=()), "must hold 1001000 numbers"),
+    (tensor(shape=(2_000_000,), data=()),
+     r"tensor must hold at most 1000000 numbers; got shape \[2000000\]"),
 ])
 def test_from_plain_is_strict(plain, message):
     with pytest.raises(ValueError, match=message):
@@ -350,6 +388,29 @@ def test_compare(expected, got, why):
         assert result is not None and re.search(why, result), result
 
 
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: compare(1.0, 1.0, rtol=-1), ValueError,
+     "rtol must be a real number >= 0.0; got -1"),
+    (lambda: compare(1.0, 1.0, atol=math.nan), ValueError,
+     "atol must be a real number >= 0.0; got nan"),
+    (lambda: from_plain([1], max_items=-1), ValueError,
+     "max_items must be an int >= 0; got -1"),
+    (lambda: Implement("f", "f(x)", lambda g, i: (), (), cases=0), ValueError,
+     "cases must be an int >= 1; got 0"),
+    (lambda: Implement("f", "f(x)", None, ()), TypeError,
+     "inputs must be callable; got None"),
+    (lambda: Compute("v", 0.0, rtol=-1e-6), ValueError,
+     "rtol must be a real number >= 0.0; got -1e-06"),
+    (lambda: check_answer("q1", "q1", abs), TypeError,
+     "spec must be an Implement, Compute or Explain; got 'q1'"),
+    (lambda: check_answer(EXERCISE_SETS["part1"]["q1"], None, abs), TypeError,
+     "qid must be a str; got None"),
+])
+def test_plain_values_and_specs_reject_bad_arguments(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
 def test_compare_form_only_ignores_values():
     assert compare([1.0, torch.zeros(2, dtype=F64)], [5, torch.ones(2, dtype=F64)],
                    values=False) is None
@@ -381,6 +442,22 @@ def test_check_reports_dtype_shape_and_the_failing_input(capsys):
     ("q6", (8000, 1537), "q6: answer_q6 has the expected form; its value is checked "
      "only when grading."),
     ("q8", "anything", "q8 is read by the instructor: there is no automatic check."),
+    # a function with the wrong arguments is named before any case runs
+    ("q1", lambda p: p, "q1: gd_step must take 2 arguments, as in gd_step(p, lr); "
+     "got <lambda>(p)"),
+    ("q1", lambda p, lr, x: p, "q1: gd_step must take 2 arguments, as in "
+     "gd_step(p, lr); got <lambda>(p, lr, x)"),
+    ("q1", lambda p, *, lr: p, "got <lambda>(p, *, lr)"),
+    ("q1", lambda p, lr=0.1: p + lr, "q1: 0 of 3 public checks passed"),
+    ("q1", lambda *args: args[0], "q1: 1 of 3 public checks passed"),
+    # values of the wrong type, shape or dtype say so
+    ("q1", lambda p, lr: p[None], "shape differs: expected (2,), got (1, 2)"),
+    ("q1", lambda p, lr: p.tolist(), "expected a 1-d tensor, got a sequence of 2"),
+    ("q1", lambda p, lr: {"p": p}, "cannot check the result: answer must be a "
+     "number, a tensor, or a tuple or list of them; got dict"),
+    ("q5", lambda v, b, replace: True, "expected a number, got a bool"),
+    ("q2", torch.zeros(3, dtype=F64), "expected a sequence of 3, got a 1-d tensor"),
+    ("q2", torch.zeros(2_000_000), "tensor must hold at most 1000000 numbers"),
 ])
 def test_check_messages(qid, answer, first):
     lines = check_answer(EXERCISE_SETS["part1"][qid], qid, answer)
@@ -412,3 +489,6 @@ def test_checker_rejects_unknown_names():
         checker("part9")
     with pytest.raises(ValueError, match="question must be one of"):
         checker("part1")("q99", None)
+    with pytest.raises(TypeError, match="question must be a question id such as "
+                       "'q1'; got 1"):
+        checker("part1")(1, None)

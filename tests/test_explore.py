@@ -6,10 +6,14 @@ import re
 
 import numpy as np
 import pytest
+from matplotlib.figure import Figure
 from PIL import Image
 
-from mbgd.descent import descent_explorer, simulate_descent
+from mbgd.descent import DescentView, descent_explorer, plot_descent, simulate_descent
 from mbgd.explore import Control, Explorer
+from mbgd.landscapes import quadratic
+from mbgd.steps import gd
+from mbgd.trajectory import run
 
 
 def full_draw(explorer, **params):
@@ -98,7 +102,53 @@ def test_simulate_descent_is_pure_and_diverges_above_the_limit():
      ValueError, "background must name controls among"),
     (lambda: descent_explorer().render(speed=3), TypeError,
      "parameters must be among the controls"),
+    (lambda: simulate_descent(fraction=0), ValueError,
+     "fraction must be a real number > 0.0; got 0.0"),
+    (lambda: simulate_descent(fraction=True), TypeError,
+     "fraction must be a real number > 0.0; got True"),
+    (lambda: simulate_descent(["robot arm"]), ValueError,
+     "landscape must be one of 'robot arm', 'ill-conditioned', 'rotated'; "
+     "got ['robot arm']"),
+    (lambda: DescentView(Figure(), "rosenbrock"), ValueError,
+     "landscape must be one of 'robot arm', 'ill-conditioned', 'rotated'; "
+     "got 'rosenbrock'"),
+    (lambda: DescentView("figure"), TypeError,
+     "fig must be a matplotlib Figure; got 'figure'"),
+    (lambda: plot_descent(None), TypeError,
+     "path must be a Trajectory from simulate_descent; got None"),
+    (lambda: plot_descent(run(gd(0.1), quadratic((3.0, 1.0)), (1.0, 1.0), 2)),
+     ValueError, "path must be a run on one of the landscapes 'robot arm', "),
+    (lambda: Control("x", "abc"), TypeError,
+     "values of control 'x' must be a list or tuple of values; got 'abc'"),
+    (lambda: Control("x", None), TypeError,
+     "values of control 'x' must be a list or tuple of values; got None"),
+    (lambda: Control("x", (1, 2), live_values=5), TypeError,
+     "live_values of control 'x' must be a list or tuple of values; got 5"),
+    (lambda: Control("x", (1, 2), label=3), TypeError,
+     "label must be a str or None; got 3"),
+    (lambda: Control("x", (1.5, 2.5), fmt="{:d}"), ValueError,
+     "fmt of control 'x' must format each of its values; got '{:d}', "
+     "which fails on 1.5"),
+    (lambda: Explorer(print, print, None), TypeError,
+     "controls must be a list of Control; got None"),
+    (lambda: Explorer(print, print, [Control("a", (1,))], background="a"),
+     TypeError, "background must be a list of control names; got 'a'"),
+    (lambda: Explorer(print, print, [Control("a", (1,))], title=3), TypeError,
+     "title must be a str; got 3"),
+    (lambda: Explorer(print, print, [Control("a", (1,))], figsize=(0, 1)),
+     ValueError, "figsize must be a pair (width, height) of finite real numbers > 0; "
+     "got (0, 1)"),
+    (lambda: Explorer(print, print, [Control("a", (1,))], dpi=0), ValueError,
+     "dpi must be a real number > 0.0; got 0.0"),
+    (lambda: descent_explorer().png(small="yes"), TypeError,
+     "small must be a bool (True or False); got 'yes'"),
+    (lambda: descent_explorer().standin(max_bytes=-1), ValueError,
+     "max_bytes must be an int >= 1; got -1"),
 ])
 def test_bad_arguments(call, exc, message):
-    with pytest.raises(exc, match=message):
+    import matplotlib.pyplot as plt
+
+    figures = plt.get_fignums()
+    with pytest.raises(exc, match=re.escape(message)):
         call()
+    assert plt.get_fignums() == figures  # refused before any figure was made

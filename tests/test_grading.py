@@ -210,6 +210,13 @@ def reference():
     return load_reference(SOLUTION)
 
 
+def test_make_tasks_checks_its_seed(reference):
+    with pytest.raises(ValueError, match="seed must be an int >= 0; got -1"):
+        make_tasks(reference, -1)
+    with pytest.raises(TypeError, match="seed must be an int >= 0; got '1'"):
+        make_tasks(reference, "1")
+
+
 def test_cases_are_fresh_for_each_seed_and_reproducible(reference):
     a, b = make_tasks(reference, 1), make_tasks(reference, 2)
     assert a["q1"].cases != b["q1"].cases
@@ -305,6 +312,108 @@ def test_outputs_never_overwrite_inputs(tmp_path):
     assert bad.read_text() == "{}"
 
 
+STUDENT = ROOT / "exercises" / SOLUTION.name
+OTHER_SOLUTION = ROOT / "solutions" / "part2_adaptive.ipynb"
+WRONG = SUBMISSIONS / "wrong.ipynb"
+
+
+@pytest.mark.parametrize("change, error, message", [
+    ({"solution": "nope.ipynb"}, GradingError,
+     "solution must be an existing file; got '.*nope.ipynb' .no such file."),
+    ({"solution": "."}, GradingError, "solution must be an existing file; got "
+     "'.*' .a folder."),
+    ({"solution": STUDENT}, GradingError, "must hold BEGIN SOLUTION regions; got a "
+     "notebook without any .a student's notebook.."),
+    ({"submissions": str(WRONG)}, TypeError, "submissions must be a list of paths"),
+    ({"submissions": []}, ValueError, "submissions must be a non-empty list"),
+    ({"submissions": [WRONG, "nope.ipynb"]}, GradingError,
+     "submissions must be existing files; got '.*nope.ipynb' .no such file."),
+    ({"submissions": ["*.ipynbx"]}, GradingError, "a pattern that matched nothing"),
+    ({"submissions": [WRONG, SOLUTION]}, GradingError,
+     "submissions must not include the solution; got '"),
+    ({"out": "notes.txt"}, GradingError,
+     "out must be a folder; got '.*notes.txt' .a file."),
+    ({"out": "full"}, GradingError, "out must be a new or empty folder, so that no "
+     "earlier gradebook or feedback is overwritten; got '.*full' .it holds "
+     "'gradebook.csv'."),
+    ({"out": SUBMISSIONS}, GradingError, "out must not be the folder of an input "
+     "file; got '.*submissions' .it holds wrong.ipynb."),
+    ({"extra_cases": "nope.json"}, GradingError,
+     "extra_cases must be an existing file; got '.*nope.json' .no such file."),
+    ({"extra_cases": "notes.txt"}, GradingError,
+     "extra cases .*notes.txt: invalid JSON at line 1 column 1: Expecting value"),
+    ({"extra_cases": "nan.json"}, GradingError, r"the solution's gd_step \(q1\) "
+     r"must return a value without NaN on grading case 7; got tensor\(\[nan"),
+    ({"progress": "yes"}, TypeError, "progress must be True, False or None; got "
+     "'yes'"),
+    ({"jobs": 0}, ValueError, "jobs must be an int >= 1; got 0"),
+])
+def test_grade_rejects_bad_input_before_writing(tmp_path, change, error, message):
+    (tmp_path / "notes.txt").write_text("hello")
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "gradebook.csv").write_text("submission,q8\nann,2\n")
+    (tmp_path / "nan.json").write_text('{"q1": [[{"tensor": [NaN, 1.0]}, 0.0]]}')
+    kwargs = {"solution": SOLUTION, "submissions": [WRONG], "out": "out",
+              "sandbox": "none", "progress": False, **change}
+    for key in ("solution", "out", "extra_cases"):
+        if isinstance(kwargs.get(key), str):
+            kwargs[key] = tmp_path / kwargs[key]
+    if isinstance(kwargs["submissions"], list):
+        kwargs["submissions"] = [tmp_path / p if isinstance(p, str) else p
+                                 for p in kwargs["submissions"]]
+    before = digest_tree(tmp_path), digest(SUBMISSIONS)
+    with pytest.raises(error, match=message):
+        grade(**kwargs)
+    assert (digest_tree(tmp_path), digest(SUBMISSIONS)) == before  # nothing written
+
+
+def digest_tree(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): p.read_text() if p.is_file() else "/"
+            for p in sorted(folder.rglob("*"))}
+
+
+@pytest.mark.parametrize("args, message", [
+    (["-j", "0"], "argument -j/--jobs: must be an int >= 1; got '0'"),
+    (["-j", "-1"], "argument -j/--jobs: must be an int >= 1; got '-1'"),
+    (["--timeout", "nan"], "argument --timeout: must be a number > 0; got 'nan'"),
+    (["--timeout", "-5"], "argument --timeout: must be a number > 0; got '-5'"),
+    (["--call-timeout", "abc"],
+     "argument --call-timeout: must be a number > 0; got 'abc'"),
+    (["--memory", "100"], "argument --memory: must be an int >= 256; got '100'"),
+    (["--seed", "-3"], "argument --seed: must be an int >= 0; got '-3'"),
+    (["--extra-cases", "nope.json"],
+     "mbgd grade: error: extra_cases must be an existing file; got 'nope.json' "
+     "(no such file)"),
+    (["--out", "subs/graded"], "mbgd grade: error: --out must not lie inside a "
+     "SUBMISSION folder; got 'subs/graded' (inside 'subs')"),
+    (["empty"], "mbgd grade: error: SUBMISSION must be a notebook or a folder of "
+     "notebooks; got 'empty' (a folder without *.ipynb files; subfolders are not "
+     "searched)"),
+    (["subs/*.ipynbx"], "mbgd grade: error: submissions must be existing files; got "
+     "'subs/*.ipynbx' (no such file; a pattern that matched nothing?)"),
+])
+def test_grade_command_errors_are_one_line_and_write_nothing(tmp_path, monkeypatch,
+                                                            capsys, args, message):
+    from mbgd.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "subs").mkdir()
+    (tmp_path / "subs" / "wrong.ipynb").write_bytes(WRONG.read_bytes())
+    (tmp_path / "empty").mkdir()
+    before = digest_tree(tmp_path)
+    argv = ["grade", str(SOLUTION), *(args if args[0] in ("empty", "subs/*.ipynbx")
+                                      else ["subs"]),
+            "--out", "out", "--sandbox", "none", "--no-progress"]
+    if args[0] not in ("empty", "subs/*.ipynbx"):
+        argv += args
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1].endswith(message), err
+    assert "Traceback" not in err
+    assert message.startswith("argument") or len(err.splitlines()) == 1, err
+    assert digest_tree(tmp_path) == before
+
+
 def test_solution_must_name_its_exercise_set(tmp_path):
     nb = json.loads(SOLUTION.read_text())
     nb["metadata"].pop("mbgd")
@@ -325,6 +434,17 @@ def test_fallback_without_a_sandbox_still_grades(tmp_path):
     assert text.splitlines()[1].endswith(",none")
     assert "none (requested)" in json.loads(
         (tmp_path / "grading.json").read_text())["sandbox_note"]
+
+
+def test_a_submission_holding_solution_regions_is_graded_not_refused(tmp_path):
+    """A student may plant BEGIN SOLUTION markers (or hand in the wrong notebook);
+    the batch goes on and the notebook gets its own row."""
+    rows = grade(SOLUTION, [SUBMISSIONS / "wrong.ipynb", OTHER_SOLUTION], tmp_path,
+                 seed=3, sandbox="none", progress=False,
+                 limits=Limits(timeout=60, call_timeout=10))
+    assert [(r.submission, r.status) for r in rows] == [
+        ("wrong.ipynb", "ok"), ("part2_adaptive.ipynb", "ok")]
+    assert rows[0].total == 5.5 and rows[1].total == 0.0
 
 
 def test_an_unanswered_notebook_says_not_answered_for_every_kind(tmp_path):

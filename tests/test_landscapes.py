@@ -1,12 +1,14 @@
 """Landscapes: hand-written gradients and Hessians against autograd in float64."""
 
 import math
+import re
 
 import pytest
 import torch
 
-from mbgd.landscapes import (LANDSCAPES, double_well, get_landscape, quadratic,
-                             robot_arm)
+from mbgd.landscapes import (LANDSCAPES, Quadratic, double_well, get_landscape,
+                             quadratic, robot_arm)
+from mbgd.plotting import landscape_grid, new_axes, plot_landscape
 
 f64 = torch.float64
 ALL = [get_landscape(name) for name in LANDSCAPES] + [double_well(0.7),
@@ -69,15 +71,64 @@ def test_double_well_minima():
     assert (f.hessian(f.local_minima[:, None]) > 0).all()
 
 
+EYE = torch.eye(2)
+WINDOW_RULE = "2 pair(s) (lo, hi) of finite real numbers with lo < hi"
+
+
 @pytest.mark.parametrize("call, exc, message", [
     (lambda: quadratic((1.0,)), ValueError, "eigenvalues must have 2 entries"),
     (lambda: get_landscape("bowl"), ValueError, "landscape must be one of"),
+    (lambda: get_landscape(["saddle"]), ValueError,
+     "landscape must be one of 'robot arm', 'ill-conditioned', 'round bowl', "
+     "'rotated', 'rosenbrock', 'saddle'; got ['saddle']"),
     (lambda: quadratic((1.0, 2.0), center=(1.0,)), ValueError,
      "center must have 2 entries"),
+    (lambda: quadratic(None), TypeError,
+     "eigenvalues must be a pair of real numbers; got None"),
+    (lambda: quadratic((0.0, 1.0)), ValueError,
+     "eigenvalues[0] must be a real number > 0.0; got 0.0"),
+    (lambda: quadratic((10.0, -1.0)), ValueError,
+     "eigenvalues[1] must be a real number > 0.0; got -1.0"),
+    (lambda: quadratic(center=None), TypeError,
+     "center must be a pair of real numbers; got None"),
+    (lambda: quadratic(center=(math.nan, 0.0)), ValueError,
+     "center[0] must be a real number; got nan"),
+    (lambda: quadratic(name=3), TypeError, "name must be a str or None; got 3"),
+    (lambda: Quadratic(torch.zeros(0, 0)), ValueError,
+     "A must be a non-empty square matrix; got shape (0, 0)"),
+    (lambda: Quadratic(torch.full((2, 2), math.inf)), ValueError,
+     "A must have finite entries; got tensor([[inf, inf],"),
+    (lambda: Quadratic(torch.eye(2, dtype=torch.complex64)), TypeError,
+     "A must be a real tensor; got dtype torch.complex64"),
+    (lambda: Quadratic(EYE, [1.0, 1.0]), TypeError,
+     "b must be a torch.Tensor or None; got [1.0, 1.0]"),
+    (lambda: Quadratic(EYE, torch.tensor([math.nan, 1.0])), ValueError,
+     "b must have finite entries; got tensor([nan, 1.])"),
+    (lambda: Quadratic(EYE, c=None), TypeError, "c must be a real number; got None"),
+    (lambda: Quadratic(EYE, name=3), TypeError, "name must be a str; got 3"),
+    (lambda: Quadratic(EYE, bounds=((1, 0), (0, 1))), ValueError,
+     f"bounds must be {WINDOW_RULE}; got ((1, 0), (0, 1))"),
+    (lambda: landscape_grid(robot_arm(), ((0, 1),)), ValueError,
+     f"bounds must be {WINDOW_RULE}; got ((0, 1),)"),
+    (lambda: landscape_grid(robot_arm(), ((0, math.inf), (0, 1))), ValueError,
+     f"bounds must be {WINDOW_RULE}; got ((0, inf), (0, 1))"),
+    (lambda: plot_landscape(robot_arm(), levels=1), ValueError,
+     "levels must be an int >= 2; got 1"),
+    (lambda: plot_landscape(robot_arm(), mark_minimum="no"), TypeError,
+     "mark_minimum must be a bool (True or False); got 'no'"),
+    (lambda: plot_landscape(robot_arm(), "axes"), TypeError,
+     "ax must be a matplotlib Axes or None; got 'axes'"),
+    (lambda: new_axes(figsize=(-1.0, 2.0)), ValueError,
+     "figsize must be a pair (width, height) of finite real numbers > 0; "
+     "got (-1.0, 2.0)"),
 ])
 def test_bad_arguments(call, exc, message):
-    with pytest.raises(exc, match=message):
+    import matplotlib.pyplot as plt
+
+    figures = plt.get_fignums()
+    with pytest.raises(exc, match=re.escape(message)):
         call()
+    assert plt.get_fignums() == figures  # refused before any figure was made
 
 
 @pytest.mark.parametrize("f", ALL, ids=lambda f: f.name)

@@ -2,6 +2,7 @@
 
 import itertools
 import math
+import re
 
 import pytest
 import torch
@@ -155,6 +156,15 @@ def test_noise_scale_at_a_stationary_point_is_infinite():
     (lambda: grad_covariance(torch.zeros(3, 2), correction=2), ValueError,
      "correction"),
     (lambda: signal_to_noise(torch.zeros(3, 2), 0), ValueError, "batch_size"),
+    # no parameters, or a diverged model: used to give empty or NaN results
+    (lambda: grad_covariance(torch.zeros(3, 0)), ValueError, re.escape(
+        "G must be a floating tensor of shape (N,) or (N, P) with N, P >= 1; got "
+        "dtype torch.float32 and shape (3, 0)")),
+    (lambda: noise_scale(torch.tensor([1.0, float("nan")])), ValueError, re.escape(
+        "G must be finite (a NaN or inf gradient means the model diverged); got 1 "
+        "non-finite entries")),
+    (lambda: grad_mean(torch.tensor([[1.0], [float("inf")]])), ValueError,
+     "G must be finite"),
 ])
 def test_moment_errors(call, exc, msg):
     with pytest.raises(exc, match=msg):
@@ -291,6 +301,48 @@ def test_stratified_variance_matches_enumeration(replacement):
     variances = torch.stack([values[m].var(correction=0) for m in strata])
     got = stratified_variance([4, 3], variances, alloc, replacement=replacement)
     assert torch.allclose(got, exact, rtol=1e-12)
+
+
+@pytest.mark.parametrize("call,exc,msg", [
+    (lambda: batch_mean_covariance("abc", 2), TypeError,
+     "sigma must be a real number or a real tensor; got 'abc'"),
+    (lambda: batch_mean_covariance(None, 2), TypeError,
+     "sigma must be a real number or a real tensor; got None"),
+    (lambda: batch_mean_covariance(True, 2), TypeError,
+     "sigma must be a real number or a real tensor; got True"),
+    (lambda: batch_mean_covariance(-1.0, 2), ValueError,
+     "sigma must be finite and >= 0; got tensor(-1.)"),
+    (lambda: batch_mean_covariance(float("nan"), 2), ValueError,
+     "sigma must be finite and >= 0; got tensor(nan)"),
+    (lambda: batch_mean_covariance(torch.tensor([1.0, -2.0]), 2), ValueError,
+     "sigma must be finite and >= 0; got tensor([ 1., -2.])"),
+    (lambda: batch_mean_covariance(torch.tensor([[1.0, float("inf")], [0.0, 1.0]]), 2),
+     ValueError, "sigma must be finite; got tensor("),
+    (lambda: chebyshev_batch_size(torch.tensor(1 + 1j), 0.1, 0.1), TypeError,
+     "variance must be a real number >= 0.0; got (1+1j)"),
+    (lambda: stratified_variance(None, [1.0, 1.0], [1, 1]), TypeError,
+     "sizes must be a non-empty 1-D list of ints >= 1; got None"),
+    (lambda: stratified_variance([2, 2], "ab", [1, 1]), TypeError,
+     "variances must be real numbers or a real tensor; got 'ab'"),
+    (lambda: stratified_variance([2, 2], [-1.0, 1.0], [1, 1]), ValueError,
+     "variances must be finite and >= 0; got tensor([-1.,  1.])"),
+    (lambda: stratified_variance([2, 2], [float("nan"), 1.0], [1, 1]), ValueError,
+     "variances must be finite and >= 0; got tensor([nan, 1.])"),
+    (lambda: stratified_variance([2, 2], [1.0, 1.0], None), TypeError,
+     "allocation must be 2 ints with 1 <= n_k <= N_k = [2, 2]; got None"),
+    (lambda: stratified_variance([2, 2], [1.0, 1.0], [True, True]), TypeError,
+     "allocation must be 2 ints with 1 <= n_k <= N_k = [2, 2]; got [True, True]"),
+])
+def test_variance_argument_errors(call, exc, msg):
+    with pytest.raises(exc, match=re.escape(msg)):
+        call()
+
+
+def test_covariance_matrices_may_have_negative_entries():
+    sigma = torch.tensor([[1.0, -0.5], [-0.5, 1.0]])
+    assert torch.equal(batch_mean_covariance(sigma, 2), sigma / 2)
+    cov = torch.stack([sigma, 2 * sigma]).double()
+    assert stratified_variance([1, 1], cov, [1, 1], replacement=True).shape == (2, 2)
 
 
 def test_stratified_variance_matrix_form_and_errors():

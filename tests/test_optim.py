@@ -320,6 +320,57 @@ def test_invalid_arguments(cls, kwargs, exc, message):
         cls(P, **kwargs)
 
 
+X, G = torch.tensor([1.0, 2.0]), torch.tensor([0.5, 0.5])
+INVALID_FUNCTIONAL = [  # the functional updates check what the classes check
+    (lambda: optim.sgd_update_(X.clone(), G, {}, lr=-1.0), ValueError,
+     "lr must be a real number >= 0.0; got -1.0"),
+    (lambda: optim.sgd_update_(X.clone(), G, {}, lr=0.1, nesterov=True), ValueError,
+     "momentum must be a real number > 0.0 when nesterov=True; got 0.0"),
+    (lambda: optim.sgd_update_(X.clone(), torch.ones(1), {}, lr=0.1), ValueError,
+     "grad must have the shape of param, (2,); got shape (1,)"),
+    (lambda: optim.sgd_update_([1.0, 2.0], G, {}, lr=0.1), TypeError,
+     "param must be a floating-point torch.Tensor; got [1.0, 2.0]"),
+    (lambda: optim.sgd_update_(X.clone(), [0.5, 0.5], {}, lr=0.1), TypeError,
+     "grad must be a torch.Tensor shaped like param; got [0.5, 0.5]"),
+    (lambda: optim.sgd_update_(X.clone(), G, None, lr=0.1), TypeError,
+     "state must be a dict of tensors (from {} at the start); got None"),
+    (lambda: optim.adagrad_update_(X.clone(), G, {}, lr=0.1), ValueError,
+     "state must hold ['step', 'sum'] for these options (make it with "
+     "adagrad_init); got keys []"),
+    (lambda: optim.adagrad_update_(X.clone(), G, optim.adagrad_init(X), lr_decay=-2),
+     ValueError, "lr_decay must be a real number >= 0.0; got -2.0"),
+    (lambda: optim.rmsprop_update_(X.clone(), G, optim.rmsprop_init(X), alpha=2.0),
+     ValueError, "alpha must be a real number with 0.0 <= value <= 1.0; got 2.0"),
+    (lambda: optim.rmsprop_update_(X.clone(), G, optim.rmsprop_init(X), momentum=0.9),
+     ValueError, "state must hold ['momentum_buffer'] for these options (make it "
+     "with rmsprop_init); got keys ['square_avg', 'step']"),
+    (lambda: optim.adadelta_update_(X.clone(), G, optim.adadelta_init(X), rho=-1.0),
+     ValueError, "rho must be a real number with 0.0 <= value <= 1.0; got -1.0"),
+    (lambda: optim.adam_update_(X.clone(), G, optim.adam_init(X), betas=(1.0, 0.9)),
+     ValueError, "betas[0] must be a real number with 0.0 <= value < 1.0; got 1.0"),
+    (lambda: optim.adam_update_(X.clone(), G, optim.adam_init(X), amsgrad=True),
+     ValueError, "state must hold ['max_exp_avg_sq'] for these options"),
+    (lambda: optim.adagrad_init(X, initial_accumulator_value=-1.0), ValueError,
+     "initial_accumulator_value must be a real number >= 0.0; got -1.0"),
+    (lambda: optim.rmsprop_init(X, momentum=-1.0), ValueError,
+     "momentum must be a real number >= 0.0; got -1.0"),
+    (lambda: optim.rmsprop_init(X, centered=1), TypeError,
+     "centered must be a bool (True or False); got 1"),
+    (lambda: optim.adam_init(X, amsgrad="no"), TypeError,
+     "amsgrad must be a bool (True or False); got 'no'"),
+    (lambda: optim.adam_init(torch.tensor([1, 2])), TypeError,
+     "param must be a floating-point torch.Tensor; got dtype torch.int64"),
+    (lambda: optim.adadelta_init(None), TypeError,
+     "param must be a floating-point torch.Tensor; got None"),
+]
+
+
+@pytest.mark.parametrize("call, exc, message", INVALID_FUNCTIONAL)
+def test_invalid_functional_arguments(call, exc, message):
+    with pytest.raises(exc, match=re.escape(message)):
+        call()
+
+
 def test_invalid_group_option_is_rejected_before_the_group_is_added():
     a, b = torch.zeros(2, requires_grad=True), torch.zeros(3, requires_grad=True)
     opt = optim.SGD([a], lr=0.1, momentum=0.9)

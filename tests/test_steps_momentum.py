@@ -157,6 +157,8 @@ def test_no_step_is_called_stable_with_negative_curvature(make):
     assert "stable for" not in str(raised.value)
 
 
+OPTIM_RULE = {"name": "Adam", "update": lambda x, g, state: None,
+              "init": lambda x: {}, "state_type": steps.AdamState, "options": {}}
 INVALID = [
     (steps.heavy_ball, {"lr": 0.0, "momentum": 0.5}, ValueError,
      "lr must be a real number > 0.0; got 0.0"),
@@ -174,11 +176,20 @@ INVALID = [
      "betas[1] must be a real number with 0.0 <= value < 1.0; got 1.5"),
     (steps.adam, {"lr": 0.1, "amsgrad": None}, TypeError,
      "amsgrad must be a bool (True or False); got None"),
+    (steps.OptimRule, {**OPTIM_RULE, "name": None}, TypeError,
+     "name must be a str; got None"),
+    (steps.OptimRule, {**OPTIM_RULE, "update": None}, TypeError,
+     "update must be callable; got None"),
+    (steps.OptimRule, {**OPTIM_RULE, "state_type": dict}, TypeError,
+     "state_type must be a NamedTuple class; got <class 'dict'>"),
+    (steps.OptimRule, {**OPTIM_RULE, "options": None}, TypeError,
+     "options must be a dict of hyperparameters; got None"),
 ]
 
 
 @pytest.mark.parametrize("make, kwargs, exc, message", INVALID,
-                         ids=[f"{m.__name__}-{k}" for m, k, _, _ in INVALID])
+                         ids=[f"{m.__name__}-{msg.split(' must')[0]}"
+                              for m, _, _, msg in INVALID])
 def test_invalid_arguments(make, kwargs, exc, message):
     with pytest.raises(exc, match=re.escape(message)):
         make(**kwargs)

@@ -1,13 +1,14 @@
 """Tests of mbgd.train."""
 
 import math
+import re
 
 import pytest
 import torch
 from torch import nn
 
 from mbgd.data import ReplacementSampler, TensorBatches
-from mbgd.train import History, train
+from mbgd.train import History, _same_device, train
 from mbgd.trajectory import DivergenceError
 
 F64 = torch.float64
@@ -302,6 +303,12 @@ _X, _Y = _regression(10)
     (dict(data=TensorBatches(_X, _Y, batch_size=2, seed=0)), ValueError,
      "batch_size must be left"),
     (dict(seed=-1), ValueError, "seed must be"),
+    # an optimizer made for another model used to train nothing, silently
+    (dict(optimizer=torch.optim.SGD(_model().parameters(), lr=0.1)), ValueError,
+     re.escape("optimizer must hold some of the model's trainable parameters (was "
+               "it made for another model?); got one over none of them")),
+    (dict(optimizer=lambda p: torch.optim.SGD(_model().parameters(), lr=0.1)),
+     ValueError, "optimizer must hold some of the model's trainable parameters"),
 ])
 def test_train_errors(kwargs, exc, msg):
     args = dict(model=_model(), loss_fn=nn.MSELoss(), data=(_X, _Y),
@@ -309,3 +316,22 @@ def test_train_errors(kwargs, exc, msg):
     args.update(kwargs)
     with pytest.raises(exc, match=msg):
         train(**args)
+
+
+def test_an_optimizer_over_part_of_the_model_is_fine():
+    model = _model()
+    first = list(model[0].parameters())  # fine-tune the first layer only
+    hist = train(model, nn.MSELoss(), (_X, _Y), torch.optim.SGD(first, lr=0.05),
+                 epochs=1, batch_size=5, seed=0, progress=False)
+    assert hist.loss.shape == (2,)
+
+
+def test_same_device_reads_cuda_without_index_as_the_current_one(monkeypatch):
+    # TensorBatches(device="cuda") is on "cuda", a model moved there on "cuda:0":
+    # the same device, which train() used to reject.
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
+    cuda, cuda0, cuda1 = (torch.device(d) for d in ("cuda", "cuda:0", "cuda:1"))
+    assert _same_device(cuda, cuda0) and _same_device(cuda0, cuda)
+    assert not _same_device(cuda, cuda1)
+    assert _same_device(torch.device("cpu"), torch.device("cpu"))
+    assert not _same_device(torch.device("cpu"), cuda0)

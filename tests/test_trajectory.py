@@ -1,11 +1,13 @@
 """The runner and the step rules of chapter 1, against closed forms."""
 
 import math
+import re
 
 import pytest
 import torch
 
-from mbgd.landscapes import quadratic, robot_arm, rosenbrock
+from mbgd.landscapes import double_well, quadratic, robot_arm, rosenbrock
+from mbgd.plotting import plot_path, plot_values
 from mbgd.steps import backtracking, gd
 from mbgd.trajectory import DivergenceError, run
 
@@ -85,7 +87,40 @@ def test_backtracking_minimises_rosenbrock():
      "rule must be a step rule from mbgd.steps"),
     (lambda: run(gd(0.1), robot_arm(), (1.0, 1.0), 3, on_divergence="warn"),
      ValueError, "on_divergence must be one of 'raise', 'stop', 'ignore'; got 'warn'"),
+    (lambda: run(gd(0.1), robot_arm(), None, 3), TypeError,
+     "x0 must be 2 real numbers (a sequence or a tensor); got None"),
+    (lambda: run(gd(0.1), robot_arm(), ("a", "b"), 3), TypeError,
+     "x0 must be 2 real numbers (a sequence or a tensor); got ('a', 'b')"),
+    (lambda: run(gd(0.1), robot_arm(), torch.zeros(2, dtype=torch.complex64), 3),
+     TypeError, "x0 must be 2 real numbers (a sequence or a tensor); got tensor("),
+    (lambda: run(gd(0.1), robot_arm(), (math.nan, 1.0), 3), ValueError,
+     "x0 must have finite entries; got [nan, 1.0]"),
+    (lambda: run(gd(0.1), robot_arm(), (1.0, 1.0), 2).distance_to((1.0,)),
+     ValueError,
+     "point must have 2 entries for landscape 'robot arm'; got shape (1,)"),
+    (lambda: run(gd(0.1), robot_arm(), (1.0, 1.0), 2).distance_to((math.inf, 0)),
+     ValueError, "point must have finite entries; got [inf, 0.0]"),
+    (lambda: plot_path(run(gd(0.1), double_well(), (0.5,), 2)), ValueError,
+     "path must be a trajectory on a 2-D landscape (points of shape (K + 1, 2)); "
+     "got points of shape (3, 1)"),
+    (lambda: plot_values(run(gd(0.1), robot_arm(), (1.0, 1.0), 2), minimum="f*"),
+     TypeError, "minimum must be a real number; got 'f*'"),
+    (lambda: plot_values(run(gd(0.1), robot_arm(), (1.0, 1.0), 2),
+                         minimum=math.nan), ValueError,
+     "minimum must be a real number; got nan"),
 ])
 def test_bad_arguments(call, exc, message):
-    with pytest.raises(exc, match=message.replace("(", r"\(").replace(")", r"\)")):
+    import matplotlib.pyplot as plt
+
+    figures = plt.get_fignums()
+    with pytest.raises(exc, match=re.escape(message)):
         call()
+    assert plt.get_fignums() == figures  # refused before any figure was made
+
+
+def test_start_point_is_copied_and_detached():
+    x0 = torch.tensor([1.0, 1.0], dtype=f64, requires_grad=True)
+    path = run(gd(0.1), robot_arm(), x0, steps=3)
+    assert not path.points.requires_grad and not path.values.requires_grad
+    assert path.points.numpy().shape == (4, 2)  # plotting needs this
+    assert x0.tolist() == [1.0, 1.0]
