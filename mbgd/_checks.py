@@ -21,6 +21,7 @@ __all__ = [
     "check_choice",
     "check_shape",
     "check_bool",
+    "check_reals",
 ]
 
 
@@ -136,3 +137,40 @@ def _range_rule(kind: str, low: float | None, high: float | None, bounds: str) -
     if high is not None:
         return f"{kind} {hi} {high}"
     return kind
+
+
+def check_reals(name: str, value: Any, rule: str, *,
+                dtype: torch.dtype | None = torch.float64,
+                device: str | torch.device | None = None,
+                finite: bool = False) -> torch.Tensor:
+    """``value`` (a number, a nested sequence or a tensor) as a tensor of real numbers.
+
+    ``TypeError`` for what is not real numbers (a string, ``None``, a bare bool, a
+    ragged list, a bool or complex tensor); with ``finite``, ``ValueError`` for a
+    nan or an infinity. ``dtype=None`` keeps the value's own dtype (then a list of
+    bools is refused too); ``device=None`` keeps a tensor's device.
+
+    >>> check_reals("lr", [0.1, 0.2], "real numbers > 0")
+    tensor([0.1000, 0.2000], dtype=torch.float64)
+    >>> check_reals("lr", "fast", "real numbers > 0")
+    Traceback (most recent call last):
+    ...
+    TypeError: lr must be real numbers > 0; got 'fast'
+    >>> check_reals("x0", [1.0, float("nan")], "2 finite numbers", finite=True)
+    Traceback (most recent call last):
+    ...
+    ValueError: x0 must be 2 finite numbers; got [1.0, nan]
+    """
+    if not (value is None or isinstance(value, (bool, str, bytes)) or (
+            isinstance(value, torch.Tensor) and (value.dtype == torch.bool
+                                                 or value.is_complex()))):
+        try:
+            out = torch.as_tensor(value, dtype=dtype, device=device)
+        except (TypeError, ValueError, RuntimeError):
+            pass
+        else:
+            if not (out.dtype == torch.bool or out.is_complex()):
+                if finite and not bool(torch.isfinite(out).all()):
+                    raise ValueError(f"{name} must be {rule}; got {value!r}")
+                return out
+    raise TypeError(f"{name} must be {rule}; got {value!r}")

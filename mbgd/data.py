@@ -30,7 +30,8 @@ from collections.abc import Iterator, Sequence
 import torch
 from torch import Tensor
 
-from ._checks import check_bool, check_choice, check_int, check_shape, check_type
+from ._checks import (check_bool, check_choice, check_int, check_reals, check_shape,
+                      check_type)
 from .device import resolve_device
 from .seeding import SeedLike, as_generator
 
@@ -163,14 +164,8 @@ def _as_numbers(name: str, value, rule: str, dtype: torch.dtype | None = None,
                 device: str | None = "cpu") -> Tensor:
     """``value`` as a tensor (on the CPU by default: bookkeeping), with a
     ``TypeError`` naming ``name`` for things that are not real numbers (strings,
-    None, ragged lists, bools, complex numbers)."""
-    try:
-        t = torch.as_tensor(value)
-    except (TypeError, ValueError, RuntimeError):
-        raise TypeError(f"{name} must be {rule}; got {value!r}") from None
-    if t.dtype == torch.bool or t.is_complex():
-        raise TypeError(f"{name} must be {rule}; got {value!r}")
-    return t.to(device=device, dtype=dtype)
+    None, ragged lists, bools, complex numbers): see :func:`check_reals`."""
+    return check_reals(name, value, rule, dtype=None, device=device).to(dtype=dtype)
 
 
 def _allocate(scores: Tensor, sizes: Tensor, b: int) -> Tensor:

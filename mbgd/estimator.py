@@ -46,7 +46,7 @@ import torch
 from torch import Tensor
 from torch.overrides import TorchFunctionMode
 
-from ._checks import (check_choice, check_int, check_real, check_shape,
+from ._checks import (check_choice, check_int, check_real, check_reals, check_shape,
                       check_type)
 from .data import EpochSampler, IndexSampler, ReplacementSampler, StratifiedSampler
 from .device import resolve_device
@@ -100,19 +100,6 @@ X_KURTOSIS = {"gaussian": 3.0, "uniform": 1.8, "rademacher": 1.0, "laplace": 6.0
 _DIVERGED = 1e8
 # At most this many batches are enumerated by exact_batch_moments.
 _MAX_ENUMERATED = 2_000_000
-
-
-def _reals(name: str, value, rule: str, device=None) -> Tensor:
-    """``value`` as a float64 tensor, or ``TypeError`` if it is not real numbers
-    (a string, ``None``, a bool, a complex tensor)."""
-    if not (value is None or isinstance(value, (bool, str)) or (
-            isinstance(value, Tensor) and (value.dtype == torch.bool
-                                           or value.is_complex()))):
-        try:
-            return torch.as_tensor(value, dtype=DTYPE, device=device)
-        except (TypeError, ValueError, RuntimeError):
-            pass
-    raise TypeError(f"{name} must be {rule}; got {value!r}")
 
 
 def _check_finite(name: str, tensor: Tensor) -> Tensor:
@@ -209,7 +196,8 @@ class LinearRegression:
         return torch.linalg.solve(self.hessian, self.X.T @ self.y / self.n)
 
     def _as_w(self, w: Tensor | Sequence[float]) -> Tensor:
-        w = _reals("w", w, f"real numbers of shape (..., {self.dim})", self.X.device)
+        w = check_reals("w", w, f"real numbers of shape (..., {self.dim})",
+                        device=self.X.device)
         if w.ndim == 0 or w.shape[-1] != self.dim:
             raise ValueError(f"w must have last dimension d = {self.dim}; got shape "
                              f"{tuple(w.shape)}")
@@ -274,14 +262,14 @@ def linear_regression(n: int, beta: Sequence[float] | Tensor, *,
     (torch.Size([4, 2]), True)
     """
     n = check_int("n", n, low=1)
-    beta = _reals("beta", beta, "a non-empty 1-D list of finite numbers").cpu()
+    beta = check_reals("beta", beta, "a non-empty 1-D list of finite numbers").cpu()
     if beta.ndim != 1 or beta.numel() == 0 or not torch.isfinite(beta).all():
         raise ValueError(f"beta must be a non-empty 1-D list of finite numbers; got "
                          f"{beta.tolist()!r}")
     noise_std = check_real("noise_std", noise_std, low=0.0)
     if scales is None:
         scales = torch.ones_like(beta)
-    scales = _reals("scales", scales, f"{beta.numel()} finite numbers > 0").cpu()
+    scales = check_reals("scales", scales, f"{beta.numel()} finite numbers > 0").cpu()
     if scales.shape != beta.shape or not (scales > 0).all() \
             or not torch.isfinite(scales).all():
         raise ValueError(f"scales must be {beta.numel()} finite numbers > 0 (one per "
@@ -843,9 +831,12 @@ def simulate_tail(values: Tensor, eps: float, max_batch: int, num_streams: int, 
 
 def _quad_terms(grad, hess, cov) -> tuple[Tensor, Tensor, Tensor]:
     """``|G|^2``, ``G^T H G`` and ``tr(H Sigma)`` for 1-D or d-D inputs."""
-    G = _check_finite("grad", _reals("grad", grad, "a number or a (d,) tensor"))
-    H = _check_finite("hess", _reals("hess", hess, "a number or a (d, d) tensor"))
-    C = _check_finite("cov", _reals("cov", cov, "a number or a (d, d) tensor"))
+    G = _check_finite("grad",
+                      check_reals("grad", grad, "a number or a (d,) tensor"))
+    H = _check_finite("hess",
+                      check_reals("hess", hess, "a number or a (d, d) tensor"))
+    C = _check_finite("cov",
+                      check_reals("cov", cov, "a number or a (d, d) tensor"))
     if G.ndim == 0:
         if H.ndim or C.ndim:
             raise ValueError("hess and cov must be numbers when grad is a number; got"
@@ -1009,7 +1000,7 @@ def simulate_progress(G: Tensor, hess: Tensor | float,
                          f"{tuple(G.shape)}")
     G2 = G if G.ndim == 2 else G.unsqueeze(1)
     d = G2.shape[1]
-    H = _reals("hess", hess, "a number or a (d, d) tensor").cpu()
+    H = check_reals("hess", hess, "a number or a (d, d) tensor").cpu()
     if H.numel() != d * d:
         raise ValueError(f"hess must be a number or have shape ({d}, {d}) for G of "
                          f"shape {tuple(G.shape)}; got shape {tuple(H.shape)}")
@@ -1111,7 +1102,7 @@ def sgd_least_squares(problem: LinearRegression, lr: float | Sequence[float] | T
     (torch.Size([2, 41]), 8, True)
     """
     check_type("problem", problem, LinearRegression, "a LinearRegression")
-    lrs = _reals("lr", lr, "one or more finite numbers > 0").reshape(-1)
+    lrs = check_reals("lr", lr, "one or more finite numbers > 0").reshape(-1)
     if lrs.numel() == 0 or not (torch.isfinite(lrs).all() and (lrs > 0).all()):
         raise ValueError(f"lr must be one or more finite numbers > 0; got {lr!r}")
     epochs = check_int("epochs", epochs, low=1)
@@ -1132,7 +1123,7 @@ def sgd_least_squares(problem: LinearRegression, lr: float | Sequence[float] | T
     if w0 is None:
         w = torch.zeros(problem.dim, dtype=DTYPE, device=device)
     else:
-        w = _reals("w0", w0, f"{problem.dim} finite numbers", device)
+        w = check_reals("w0", w0, f"{problem.dim} finite numbers", device=device)
         w = _check_finite("w0", check_shape("w0", w, (problem.dim,))).clone()
     w = w.expand(lrs.numel(), -1).clone()  # (L, d)
     lrs = lrs.to(device).unsqueeze(1)

@@ -35,7 +35,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from ._checks import check_bool, check_choice, check_int, check_real, check_type
+from ._checks import (check_bool, check_choice, check_int, check_real, check_reals,
+                      check_type)
 from .device import resolve_device
 from .explore import Control, Explorer
 from .landscapes import DTYPE, Landscape, get_landscape
@@ -69,25 +70,12 @@ __all__ = [
 # --- one eigendirection ----------------------------------------------------------
 
 
-def _reals(name: str, value, rule: str, device=None) -> Tensor:
-    """``value`` as a float64 tensor, or ``TypeError`` if it is not real numbers
-    (a string, ``None``, a bool, a complex tensor)."""
-    if not (value is None or isinstance(value, (bool, str)) or (
-            isinstance(value, Tensor) and (value.dtype == torch.bool
-                                           or value.is_complex()))):
-        try:
-            return torch.as_tensor(value, dtype=DTYPE, device=device)
-        except (TypeError, ValueError, RuntimeError):
-            pass
-    raise TypeError(f"{name} must be {rule}; got {value!r}")
-
-
 def _curvatures(curvature: float | Sequence[float] | Tensor, device,
                 name: str = "curvature") -> Tensor:
     # Default: where the curvature is (a tensor), else torch's default device,
     # like the landscapes whose runs these formulas are compared with.
     device = None if device is None else resolve_device(device)
-    lam = _reals(name, curvature, "finite real numbers", device)
+    lam = check_reals(name, curvature, "finite real numbers", device=device)
     if not bool(torch.isfinite(lam).all()):
         raise ValueError(f"{name} must be finite; got {curvature!r}")
     return lam
@@ -334,7 +322,7 @@ def nesterov_tuning(m: float, L: float) -> Tuning:
 
 
 def _errors(errors: Tensor | Sequence[float]) -> Tensor:
-    e = _reals("errors", errors, "a 1-D sequence of at least 2 numbers")
+    e = check_reals("errors", errors, "a 1-D sequence of at least 2 numbers")
     if e.ndim != 1 or e.numel() < 2:
         raise ValueError(
             f"errors must be a 1-D sequence of at least 2 numbers; got shape "

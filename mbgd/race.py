@@ -44,7 +44,8 @@ import torch
 from torch import Tensor
 
 from . import optim
-from ._checks import check_bool, check_choice, check_int, check_real, check_type
+from ._checks import (check_bool, check_choice, check_int, check_real, check_reals,
+                      check_type)
 from .device import resolve_device
 from .explore import Control, Explorer
 from .landscapes import DTYPE, Landscape, get_landscape
@@ -98,24 +99,6 @@ UPDATES: dict[str, tuple[type, Callable[..., None], Callable[..., State]]] = {
     "adam": (optim.Adam, optim.adam_update_, lambda x, o: optim.adam_init(
         x, amsgrad=o.get("amsgrad", False))),
 }
-
-
-def _reals(name: str, value, rule: str) -> Tensor:
-    """``value`` as a finite float64 CPU tensor: ``TypeError`` if it is not real
-    numbers (a string, ``None``, a bool, a complex tensor), ``ValueError`` if one
-    of them is nan or infinite."""
-    if not (value is None or isinstance(value, (bool, str)) or (
-            isinstance(value, Tensor) and (value.dtype == torch.bool
-                                           or value.is_complex()))):
-        try:
-            out = torch.as_tensor(value, dtype=DTYPE).cpu()
-        except (TypeError, ValueError, RuntimeError):
-            pass
-        else:
-            if not bool(torch.isfinite(out).all()):
-                raise ValueError(f"{name} must be {rule}; got {value!r}")
-            return out
-    raise TypeError(f"{name} must be {rule}; got {value!r}")
 
 
 def _options(optimizer: str, options: dict) -> dict:
@@ -385,7 +368,8 @@ def circle_starts(n: int = 8, radius: float = 1.0,
     """
     n = check_int("n", n, low=1)
     radius = check_real("radius", radius, low=0.0, bounds="(]")
-    m = _reals("center", center, "2 finite numbers")
+    m = check_reals("center", center, "2 finite numbers", device="cpu",
+                    finite=True)
     if m.shape != (2,):
         raise ValueError(f"center must be 2 finite numbers; got shape "
                          f"{tuple(m.shape)}")
@@ -641,8 +625,8 @@ def least_squares(n: int = 512, d: int = 10, *, scales: Sequence[float] | None =
     d = check_int("d", d, low=1)
     n = check_int("n", n, low=d)
     noise = check_real("noise", noise, low=0.0)
-    s = torch.ones(d, dtype=DTYPE) if scales is None else _reals(
-        "scales", scales, f"{d} finite positive numbers")
+    s = torch.ones(d, dtype=DTYPE) if scales is None else check_reals(
+        "scales", scales, f"{d} finite positive numbers", device="cpu", finite=True)
     if s.shape != (d,) or not bool((s > 0).all()):
         raise ValueError(f"scales must be {d} finite positive numbers; got {scales!r}")
     device = resolve_device(device)

@@ -56,7 +56,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from ._checks import check_choice, check_int, check_real, check_type
+from ._checks import check_choice, check_int, check_real, check_reals, check_type
 from .device import resolve_device
 from .explore import Control, Explorer
 from .landscapes import DTYPE, Landscape, Quadratic, quadratic
@@ -206,24 +206,6 @@ class Law:
 # --------------------------------------------------------------------------------
 # Argument handling shared by the simulators
 # --------------------------------------------------------------------------------
-def _reals(name: str, value, rule: str) -> Tensor:
-    """``value`` as a finite float64 CPU tensor: ``TypeError`` if it is not real
-    numbers (a string, ``None``, a bool, a complex tensor), ``ValueError`` if one
-    of them is nan or infinite."""
-    if not (value is None or isinstance(value, (bool, str)) or (
-            isinstance(value, Tensor) and (value.dtype == torch.bool
-                                           or value.is_complex()))):
-        try:
-            out = torch.as_tensor(value, dtype=DTYPE).cpu()
-        except (TypeError, ValueError, RuntimeError):
-            pass
-        else:
-            if not bool(torch.isfinite(out).all()):
-                raise ValueError(f"{name} must be {rule}; got {value!r}")
-            return out
-    raise TypeError(f"{name} must be {rule}; got {value!r}")
-
-
 def _rowmat(x: Tensor, M: Tensor) -> Tensor:
     """``x @ M`` for a batch of rows ``(C, d)`` and a small ``(d, d)`` matrix.
 
@@ -313,7 +295,8 @@ def _records(steps: int, every: int | None) -> list[int]:
 
 
 def _start(x0, chains: int, d: int, device) -> Tensor:
-    x = _reals("x0", x0, f"finite numbers of shape ({d},) or ({chains}, {d})")
+    x = check_reals("x0", x0, f"finite numbers of shape ({d},) or ({chains}, {d})",
+                    device="cpu", finite=True)
     if x.shape == (d,):
         x = x.expand(chains, d)
     elif x.shape != (chains, d):
@@ -655,7 +638,8 @@ def moment_recursion(H: Tensor, noise, lr: float, batch_size, steps: int, *,
     d = H.shape[0]
     Q = lr**2 * _noise_cov(noise, d)
     b = _batch_sizes(batch_size, steps, None)[:, 0].to(DTYPE)
-    m = _reals("mean0", mean0, f"finite numbers of shape ({d},)")
+    m = check_reals("mean0", mean0, f"finite numbers of shape ({d},)",
+                    device="cpu", finite=True)
     if m.shape != (d,):
         raise ValueError(f"mean0 must have shape ({d},); got shape {tuple(m.shape)}")
     P = (torch.zeros(d, d, dtype=DTYPE) if cov0 is None
@@ -1055,7 +1039,8 @@ def covariance_ellipse(cov: Tensor, center=(0.0, 0.0), scale: float = 2.0,
     tensor([ 1.,  0., -1., -0.,  1.], dtype=torch.float64)
     """
     P = _covariance("cov", cov, 2)
-    m = _reals("center", center, "2 finite numbers")
+    m = check_reals("center", center, "2 finite numbers", device="cpu",
+                    finite=True)
     if m.shape != (2,):
         raise ValueError(f"center must be 2 finite numbers; got shape "
                          f"{tuple(m.shape)}")
