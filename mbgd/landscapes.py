@@ -84,6 +84,16 @@ class Landscape:
     def __call__(self, x: Tensor) -> Tensor:
         return self.value(x)
 
+    @property
+    def device(self) -> torch.device:
+        """Where the landscape's tensors live (the CPU if it has none).
+
+        >>> robot_arm().device
+        device(type='cpu')
+        """
+        tensors = (v for v in vars(self).values() if isinstance(v, Tensor))
+        return next((t.device for t in tensors), torch.device("cpu"))
+
     def to(self, device: str | torch.device | None) -> Landscape:
         """A copy whose tensors (matrix, minimiser, ...) live on ``device``.
 

@@ -99,7 +99,7 @@ class GD(StepRule):
         self.name = f"GD (lr={self.lr:g})"
 
     def init(self, x: Tensor) -> GDState:
-        return GDState(lr=torch.tensor(self.lr, dtype=x.dtype))
+        return GDState(lr=torch.tensor(self.lr, dtype=x.dtype, device=x.device))
 
     def step(self, f, x, state):
         return x - self.lr * f.grad(x), state
@@ -176,7 +176,7 @@ class Backtracking(StepRule):
         self.name = f"backtracking (lr0={self.lr0:g}, shrink={self.shrink:g})"
 
     def init(self, x: Tensor) -> BacktrackingState:
-        zero = torch.zeros((), dtype=x.dtype)
+        zero = torch.zeros((), dtype=x.dtype, device=x.device)
         return BacktrackingState(lr=zero, trials=zero)
 
     def step(self, f, x, state):
@@ -184,10 +184,12 @@ class Backtracking(StepRule):
         # torch); the accepted step is the first that passes, exactly as in the
         # sequential loop, and ``trials`` counts the evaluations that loop makes.
         g = f.grad(x)
-        ts = self.lr0 * self.shrink ** torch.arange(self.max_trials, dtype=x.dtype)
+        ts = self.lr0 * self.shrink ** torch.arange(self.max_trials, dtype=x.dtype,
+                                                    device=x.device)
         ok = f.value(x - ts[:, None] * g) <= f.value(x) - self.c * ts * (g @ g)
         j = int(ok.to(torch.int8).argmax()) if bool(ok.any()) else self.max_trials - 1
-        return x - ts[j] * g, BacktrackingState(lr=ts[j], trials=torch.tensor(j + 1.0))
+        trials = torch.tensor(j + 1.0, dtype=x.dtype, device=x.device)
+        return x - ts[j] * g, BacktrackingState(lr=ts[j], trials=trials)
 
 
 def backtracking(lr0: float = 1.0, shrink: float = 0.5, c: float = 1e-4,

@@ -124,7 +124,7 @@ def run(rule: StepRule, f: Landscape, x0: Tensor | Sequence[float], steps: int,
     check_choice("on_divergence", on_divergence, ("raise", "stop", "ignore"))
     if target is not None:
         target = check_real("target", target)
-    x = _as_point("x0", x0, f.dim, f.name)
+    x = _as_point("x0", x0, f.dim, f.name).to(f.device)
     state = rule.init(x)
     points, logs = [x], []
     # Evaluating f costs as much as a step, so finiteness is checked only every

@@ -6,6 +6,7 @@ import re
 import pytest
 import torch
 
+from mbgd import steps
 from mbgd.landscapes import double_well, quadratic, robot_arm, rosenbrock
 from mbgd.plotting import plot_path, plot_values
 from mbgd.steps import backtracking, gd
@@ -65,7 +66,7 @@ def test_backtracking_trials_count_the_sequential_search():
     path = run(backtracking(lr0=1.0, shrink=0.5), f, (1.0, 1.0), steps=3)
     # from t0 = 1, the first step passing Armijo is 2^-j with j halvings
     expected = -torch.log2(path.log["lr"]) + 1
-    torch.testing.assert_close(path.log["trials"], expected.to(torch.float32))
+    torch.testing.assert_close(path.log["trials"], expected)  # float64, as x
 
 
 def test_backtracking_minimises_rosenbrock():
@@ -124,3 +125,21 @@ def test_start_point_is_copied_and_detached():
     assert not path.points.requires_grad and not path.values.requires_grad
     assert path.points.numpy().shape == (4, 2)  # plotting needs this
     assert x0.tolist() == [1.0, 1.0]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("make", [lambda: gd(0.05), lambda: backtracking(),
+                                  lambda: steps.heavy_ball(0.05, 0.5),
+                                  lambda: steps.adam(lr=0.1)])
+def test_runs_on_the_landscape_device_and_match_the_cpu(make):
+    f = quadratic((10.0, 1.0), angle=0.3)
+    on_cpu = run(make(), f, (1.0, 1.0), steps=50)
+    on_gpu = run(make(), f.to("cuda"), (1.0, 1.0), steps=50)
+    assert on_gpu.points.device.type == "cuda"
+    torch.testing.assert_close(on_gpu.points.cpu(), on_cpu.points, rtol=1e-12,
+                               atol=1e-12)
+
+
+def test_a_landscape_reports_its_device():
+    assert quadratic().device == torch.device("cpu")
+    assert run(gd(0.05), quadratic(), (1.0, 1.0), steps=2).points.device.type == "cpu"
