@@ -1,6 +1,6 @@
 """Execute notebooks in place, the way their stored outputs are produced.
 
-Usage: python tools/execute.py NOTEBOOK.ipynb...  (or --check to compare only)
+Usage: python tools/execute.py NOTEBOOK.ipynb...  (or: make execute NB="...")
 
 Outputs must be reproducible bit for bit, so this script fixes everything a run
 depends on besides the code: MBGD_PROGRESS=0 (no progress bars), MBGD_DEVICE=cpu,
