@@ -79,24 +79,32 @@ def _number(kind: type, low: float):
     return parse
 
 
-def _expand(paths: Sequence[str], out: str) -> list[str]:
-    """Folders stand for their ``*.ipynb`` files; other paths are kept as given."""
-    found = []
+def _expand(paths: Sequence[str], out: str) -> tuple[list[str], list[str]]:
+    """The submission files and their gradebook names.
+
+    A file stands for itself, named by its file name. A folder stands for every
+    file below it, in subfolders too (hidden files and folders, such as
+    ``.ipynb_checkpoints``, excepted), each named by its path inside the folder:
+    an export with one folder per student keeps the students apart, and a file
+    that is not a notebook still gets its row ("unreadable").
+    """
+    files, names = [], []
     for p in map(Path, paths):
         if not p.is_dir():
-            found.append(str(p))
+            files.append(str(p))
+            names.append(p.name)
             continue
-        notebooks = sorted(map(str, p.glob("*.ipynb")))
-        if not notebooks:
-            raise ValueError(
-                f"SUBMISSION must be a notebook or a folder of notebooks; got "
-                f"{str(p)!r} (a folder without *.ipynb files; subfolders are not "
-                "searched)")
         if Path(out).resolve().is_relative_to(p.resolve()):
             raise ValueError(f"--out must not lie inside a SUBMISSION folder; got "
                              f"{out!r} (inside {str(p)!r})")
-        found += notebooks
-    return found
+        found = sorted(f for f in p.rglob("*") if f.is_file() and not any(
+            part.startswith(".") for part in f.relative_to(p).parts))
+        if not found:
+            raise ValueError(f"SUBMISSION must be a notebook or a folder of "
+                             f"notebooks; got {str(p)!r} (a folder without files)")
+        files += map(str, found)
+        names += (f.relative_to(p).as_posix() for f in found)
+    return files, names
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -131,7 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             for path in release(args.solutions, args.out):
                 print(f"wrote {path}")
             return 0
-        submissions = _expand(args.submissions, args.out)
+        submissions, names = _expand(args.submissions, args.out)
         start = time.perf_counter()
         rows = grade(args.solution, submissions, args.out, jobs=args.jobs,
                      extra_cases=args.extra_cases, seed=args.seed,
@@ -139,7 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                    call_timeout=args.call_timeout,
                                    memory_mb=args.memory),
                      sandbox=args.sandbox,
-                     progress=False if args.no_progress else None)
+                     progress=False if args.no_progress else None, names=names)
     except (NotebookError, GradingError, ValueError, TypeError, OSError) as exc:
         message = " ".join(str(exc).split("\n"))  # one line, as argparse writes
         print(f"mbgd {args.command}: error: {message}", file=sys.stderr)
@@ -150,9 +158,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         statuses[row.status] = statuses.get(row.status, 0) + 1
     counts = ", ".join(f"{n} {s}" for s, n in sorted(statuses.items()))
     info = json.loads((Path(args.out) / "grading.json").read_text())
-    print(f"graded {len(rows)} submissions in {seconds:.1f} s ({counts}); "
+    plural = "" if len(rows) == 1 else "s"
+    print(f"graded {len(rows)} submission{plural} in {seconds:.1f} s ({counts}); "
           f"gradebook: {Path(args.out) / 'gradebook.csv'}")
     print(f"sandbox: {info['sandbox_note']}")
+    other = sum(row.reason.startswith("this notebook is exercise set")
+                for row in rows)
+    if other:
+        print(f"warning: {other} of {len(rows)} notebooks name another exercise set "
+              f"than the solution's ({info['exercise_set']!r}); see their reason",
+              file=sys.stderr)
     return 0
 
 

@@ -880,8 +880,8 @@ class Graded:
 
 
 def grade_submission(path: str | os.PathLike, reference: Reference,
-                     tasks: dict[str, Task], sandbox: Sandbox, limits: Limits
-                     ) -> Row:
+                     tasks: dict[str, Task], sandbox: Sandbox, limits: Limits,
+                     name: str | None = None) -> Row:
     """Grade one submitted notebook; never raises for a bad submission.
 
     Args:
@@ -904,7 +904,7 @@ def grade_submission(path: str | os.PathLike, reference: Reference,
         >>> row.status, row.total, row.reason.split(",")[0]  # doctest: +SKIP
         ('ok', 0.0, 'scored 0: q1 not answered')
     """
-    name = Path(path).name
+    name = Path(path).name if name is None else name
     try:
         nb = read_notebook(path)
     except NotebookError as exc:
@@ -938,9 +938,27 @@ def grade_submission(path: str | os.PathLike, reference: Reference,
     if status == "ok" and total == 0:
         notes = [f"{q} {g.note}" for q, g in graded.items() if g.note]
         reason = "scored 0: " + (", ".join(notes) or "no automatic questions")
+    elif status == "ok":  # what the instructor should look at by hand
+        lost = [q for q, g in graded.items() if g.note == "no answer cell"]
+        if lost:
+            reason = (f"{', '.join(lost)}: no answer cell found (look for an "
+                      "answer without its marker line)")
+    other = _named_set(nb)
+    if other not in (None, reference.exercise_set):
+        reason = (f"this notebook is exercise set {other!r}, graded against "
+                  f"{reference.exercise_set!r}" + (f"; {reason}" if reason else ""))
     row = Row(name, status, {q: g.points for q, g in graded.items()}, total, reason)
     row.feedback = _feedback(row, reference, graded, outcome, child, sandbox)
     return row
+
+
+def _named_set(nb: dict) -> str | None:
+    """The exercise set a notebook's metadata names (released notebooks keep it;
+    an editor may strip it), or ``None``."""
+    meta = nb.get("metadata", {})
+    meta = meta.get("mbgd") if isinstance(meta, dict) else None
+    name = meta.get("exercise_set") if isinstance(meta, dict) else None
+    return name if isinstance(name, str) else None
 
 
 def _unreadable(name: str, reference: Reference, why: str) -> Row:
@@ -1094,7 +1112,8 @@ def grade(solution: str | os.PathLike, submissions: Sequence[str | os.PathLike],
           out: str | os.PathLike, *, jobs: int = 1,
           extra_cases: str | os.PathLike | None = None, seed: int | None = None,
           limits: Limits = Limits(), sandbox: str = "auto",
-          progress: bool | None = None) -> list[Row]:
+          progress: bool | None = None,
+          names: Sequence[str] | None = None) -> list[Row]:
     """Grade ``submissions`` against ``solution``; write the gradebook and feedback.
 
     Every argument and input file is checked, the solution run and the cases
@@ -1105,7 +1124,7 @@ def grade(solution: str | os.PathLike, submissions: Sequence[str | os.PathLike],
         solution: the solution notebook (from ``solutions/``).
         submissions: the students' notebooks, a non-empty list of existing files
             (not one path as a str); each gets a gradebook row. None may be the
-            solution or another solution notebook.
+            solution file itself.
         out: output folder, new or empty and not the folder of an input file
             (created if missing): ``gradebook.csv``, ``feedback/<name>.md`` and
             ``grading.json``.
@@ -1116,6 +1135,8 @@ def grade(solution: str | os.PathLike, submissions: Sequence[str | os.PathLike],
         limits: resource limits of each submission (:class:`Limits`).
         sandbox: ``"auto"``, ``"bwrap"`` or ``"none"`` (see :func:`find_sandbox`).
         progress: show a progress bar (``None``: follow ``$MBGD_PROGRESS``).
+        names: the gradebook name of each submission, distinct (default: each
+            file's name); ``mbgd grade`` passes paths relative to a folder given.
 
     Returns:
         The rows, in the order of ``submissions``.
@@ -1150,9 +1171,12 @@ def grade(solution: str | os.PathLike, submissions: Sequence[str | os.PathLike],
     except NotebookError as exc:
         raise GradingError(str(exc)) from None
     out = Path(check_type("out", out, (str, os.PathLike), "a path"))
-    names = _feedback_names(submissions)
+    if names is None:
+        names = [p.name for p in submissions]
+    names = _row_names(names, len(submissions))
+    feedback_names = _feedback_names(names)
     _refuse_overwrite(inputs, [out / "gradebook.csv", out / "grading.json",
-                               *(out / "feedback" / n for n in names)])
+                               *(out / "feedback" / n for n in feedback_names)])
     _check_out(out, inputs)
     _refuse_solutions(solution, submissions)
     if extra_cases is not None:
@@ -1163,22 +1187,23 @@ def grade(solution: str | os.PathLike, submissions: Sequence[str | os.PathLike],
     tasks = make_tasks(reference, seed, extra)
     (out / "feedback").mkdir(parents=True, exist_ok=True)  # nothing written before
 
-    def one(path: Path) -> Row:
+    def one(path: Path, name: str) -> Row:
         try:
-            return grade_submission(path, reference, tasks, chosen, limits)
+            return grade_submission(path, reference, tasks, chosen, limits, name)
         except Exception as exc:  # a grader bug must not lose the submission
-            row = Row(path.name, "error", {q: 0.0 for q in reference.questions},
+            row = Row(name, "error", {q: 0.0 for q in reference.questions},
                       0.0, f"the grader failed: {type(exc).__name__}: {exc}")
-            row.feedback = f"# Feedback on {path.name}\n\n{row.reason}\n"
+            row.feedback = f"# Feedback on {name}\n\n{row.reason}\n"
             return row
 
     rows: list[Row | None] = [None] * len(submissions)
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = {pool.submit(one, p): i for i, p in enumerate(submissions)}
+        futures = {pool.submit(one, p, n): i
+                   for i, (p, n) in enumerate(zip(submissions, names))}
         for future in progress_bar(as_completed(futures), total=len(futures),
                                    desc="grading", progress=progress):
             rows[futures[future]] = future.result()
-    for row, name in zip(rows, names):
+    for row, name in zip(rows, feedback_names):
         row.feedback_file = f"feedback/{name}"
         write_atomic(out / row.feedback_file, row.feedback)
     write_atomic(out / "gradebook.csv", gradebook_csv(rows, reference, chosen))
@@ -1191,17 +1216,29 @@ def grade(solution: str | os.PathLike, submissions: Sequence[str | os.PathLike],
     return rows
 
 
-def _feedback_names(paths: list[Path]) -> list[str]:
-    names, seen = [], set()
-    for path in paths:
-        stem = re.sub(r"[^A-Za-z0-9._-]", "_", path.stem).lstrip(".") or "submission"
+def _row_names(names, count: int) -> list[str]:
+    if isinstance(names, str) or not isinstance(names, Sequence) or not all(
+            isinstance(n, str) and n for n in names):
+        raise TypeError(f"names must be a list of non-empty strings; got {names!r}")
+    if len(names) != count:
+        raise ValueError(f"names must have one entry per submission ({count}); got "
+                         f"{len(names)}")
+    return list(names)
+
+
+def _feedback_names(names: list[str]) -> list[str]:
+    """A distinct, safe ``.md`` file name for each row name."""
+    out, seen = [], set()
+    for name in names:
+        stem = name.removesuffix(".ipynb")
+        stem = re.sub(r"[^A-Za-z0-9._-]", "_", stem).lstrip(".") or "submission"
         name, n = f"{stem}.md", 1
         while name in seen:
             n += 1
             name = f"{stem}-{n}.md"
         seen.add(name)
-        names.append(name)
-    return names
+        out.append(name)
+    return out
 
 
 def _check_out(out: Path, inputs: list[Path]) -> None:

@@ -287,10 +287,11 @@ def test_notebook_code_neutralises_magics():
 
 
 def test_feedback_names_never_collide():
-    paths = [Path("a/alice.ipynb"), Path("b/alice.ipynb"), Path("c/../x y.ipynb"),
-             Path(".hidden.ipynb"), Path("alice-2.ipynb")]
-    assert _feedback_names(paths) == ["alice.md", "alice-2.md", "x_y.md",
-                                      "hidden.md", "alice-2-2.md"]
+    names = ["alice.ipynb", "alice.ipynb", "mia/part1.ipynb", "x y.ipynb",
+             ".hidden.ipynb", "alice-2.ipynb", "notes.txt"]
+    assert _feedback_names(names) == ["alice.md", "alice-2.md", "mia_part1.md",
+                                      "x_y.md", "hidden.md", "alice-2-2.md",
+                                      "notes.txt.md"]
 
 
 def test_gradebook_defuses_spreadsheet_formulas(reference):
@@ -387,8 +388,7 @@ def digest_tree(folder: Path) -> dict[str, str]:
     (["--out", "subs/graded"], "mbgd grade: error: --out must not lie inside a "
      "SUBMISSION folder; got 'subs/graded' (inside 'subs')"),
     (["empty"], "mbgd grade: error: SUBMISSION must be a notebook or a folder of "
-     "notebooks; got 'empty' (a folder without *.ipynb files; subfolders are not "
-     "searched)"),
+     "notebooks; got 'empty' (a folder without files)"),
     (["subs/*.ipynbx"], "mbgd grade: error: submissions must be existing files; got "
      "'subs/*.ipynbx' (no such file; a pattern that matched nothing?)"),
 ])
@@ -412,6 +412,62 @@ def test_grade_command_errors_are_one_line_and_write_nothing(tmp_path, monkeypat
     assert "Traceback" not in err
     assert message.startswith("argument") or len(err.splitlines()) == 1, err
     assert digest_tree(tmp_path) == before
+
+
+def test_a_folder_stands_for_every_file_below_it(tmp_path, monkeypatch, capsys):
+    """An LMS export: one folder per student, stray files, a checkpoint folder.
+    Every file gets a row named by its path in the folder; hidden ones none."""
+    from mbgd.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    for rel in ("subs/mia/part1.ipynb", "subs/noah/part1.ipynb", "subs/ok.ipynb",
+                "subs/.ipynb_checkpoints/ok-checkpoint.ipynb"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(WRONG.read_bytes())
+    (tmp_path / "subs" / "notes.txt").write_text("my answers are in the email")
+    assert main(["grade", str(SOLUTION), "subs", "--out", "out", "--seed", "3",
+                 "--sandbox", "none", "--no-progress"]) == 0
+    assert "graded 4 submissions" in capsys.readouterr().out
+    with open(tmp_path / "out" / "gradebook.csv", newline="") as f:
+        rows = {r["submission"]: r for r in csv.DictReader(f)}
+    assert list(rows) == ["mia/part1.ipynb", "noah/part1.ipynb", "notes.txt",
+                          "ok.ipynb"]
+    assert rows["notes.txt"]["status"] == "unreadable"
+    assert {rows[n]["total"] for n in rows if n != "notes.txt"} == {"5.5"}
+    assert sorted(p.name for p in (tmp_path / "out" / "feedback").iterdir()) == [
+        "mia_part1.md", "noah_part1.md", "notes.txt.md", "ok.md"]
+
+
+def test_a_notebook_of_another_set_is_flagged(tmp_path, monkeypatch, capsys):
+    from mbgd.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    released = ROOT / "exercises" / "part2_adaptive.ipynb"
+    assert main(["grade", str(SOLUTION), str(released), str(WRONG), "--out", "out",
+                 "--seed", "3", "--sandbox", "none", "--no-progress"]) == 0
+    assert "warning: 1 of 2 notebooks name another exercise set than the " \
+        "solution's ('part1')" in capsys.readouterr().err
+    with open(tmp_path / "out" / "gradebook.csv", newline="") as f:
+        reasons = [r["reason"] for r in csv.DictReader(f)]
+    assert reasons[0].startswith("this notebook is exercise set 'part2', graded "
+                                 "against 'part1'; scored 0: ")
+    assert reasons[1] == ""  # wrong.ipynb scores 5.5: no reason
+
+
+def test_an_explain_answer_without_its_marker_is_pointed_out(tmp_path):
+    nb = json.loads((SUBMISSIONS / "correct.ipynb").read_text())
+    for cell in nb["cells"]:
+        text = "".join(cell["source"])
+        if "mbgd: answer q8" in text:
+            cell["source"] = text.replace("<!-- mbgd: answer q8 -->", "")
+            cell["metadata"].pop("mbgd", None)
+    path = tmp_path / "unmarked.ipynb"
+    path.write_text(json.dumps(nb))
+    (row,) = grade(SOLUTION, [path], tmp_path / "out", seed=3, sandbox="none",
+                   progress=False, limits=Limits(timeout=60, call_timeout=10))
+    assert row.total == 16.0
+    assert row.reason == ("q8: no answer cell found (look for an answer without "
+                          "its marker line)")
 
 
 def test_solution_must_name_its_exercise_set(tmp_path):
