@@ -119,8 +119,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Example:
         >>> import nbformat, tempfile
+        >>> cell = nbformat.v4.new_code_cell(
+        ...     "# mbgd: answer q1\\n### BEGIN SOLUTION\\nx = 2\\n### END SOLUTION",
+        ...     metadata={"mbgd": {"question": "q1", "kind": "compute", "points": 1,
+        ...                        "practises": ["P1"]}})
         >>> with tempfile.TemporaryDirectory() as tmp:  # doctest: +ELLIPSIS
-        ...     nbformat.write(nbformat.v4.new_notebook(), Path(tmp) / "part0.ipynb")
+        ...     sol = nbformat.v4.new_notebook(cells=[cell])
+        ...     nbformat.write(sol, Path(tmp) / "part0.ipynb")
         ...     main(["release", f"{tmp}/part0.ipynb", "--out", f"{tmp}/exercises"])
         ...     main(["release", f"{tmp}/missing.ipynb", "--out", f"{tmp}/exercises"])
         wrote .../exercises/part0.ipynb

@@ -484,8 +484,8 @@ def release(solutions: Sequence[str | os.PathLike], out_dir: str | os.PathLike
 
     Raises:
         NotebookError: naming the solution, for a missing, unreadable or
-            malformed notebook, two solutions of one name, or an ``out_dir``
-            that would overwrite a solution.
+            malformed notebook, one without solution regions, two solutions of
+            one name, or an ``out_dir`` that would overwrite a solution.
 
     Example:
         >>> import nbformat, tempfile
@@ -514,7 +514,12 @@ def release(solutions: Sequence[str | os.PathLike], out_dir: str | os.PathLike
             raise NotebookError(
                 f"out_dir must differ from the folder of {src}; got {str(out)!r}")
         try:
-            released.append(release_notebook(read_notebook(src)))
+            nb = read_notebook(src)
+            if not _holds_solutions(nb):
+                raise NotebookError(
+                    "must hold BEGIN SOLUTION regions; got a notebook without any "
+                    "(a student's notebook, already released?)")
+            released.append(release_notebook(nb))
         except NotebookError as exc:
             raise NotebookError(f"solution {src}: {exc}") from exc
     out.mkdir(parents=True, exist_ok=True)
@@ -873,6 +878,11 @@ class Compute:
         >>> print(*check_answer(spec, "q2", 0.5))  # doctest: +NORMALIZE_WHITESPACE
         q2: answer_q2 does not have the expected form (0., 0.):
         expected a sequence of 2, got a number
+        >>> spec = Compute("answer_q6", template=(0, 0))  # two whole numbers
+        >>> lines = check_answer(spec, "q6", (8000, 1537.4))
+        >>> print(*lines)  # doctest: +NORMALIZE_WHITESPACE
+        q6: answer_q6 does not have the expected form (0, 0): entry[1] must be a whole
+        number; got 1537.4
     """
 
     name: str
@@ -1115,6 +1125,22 @@ def _normalise(value: Any) -> Any:
     return from_plain(to_plain(value))
 
 
+def _number_form(template: Any, answer: Any, where: str = "") -> str | None:
+    """What the form check adds for numbers: finite, and whole where the
+    template holds an int (``answer`` already matches the template's shape)."""
+    if isinstance(template, (tuple, list)):
+        return next((why for i, (t, a) in enumerate(zip(template, answer))
+                     if (why := _number_form(t, a, f"{where}[{i}]"))), None)
+    if isinstance(answer, Tensor) and answer.ndim == 0:
+        answer = answer.item()
+    if isinstance(answer, float) and not math.isfinite(answer):
+        return f"entry{where} must be a finite number; got {answer!r}"
+    if type(template) is int and not (isinstance(answer, int) or (
+            isinstance(answer, float) and answer.is_integer())):
+        return f"entry{where} must be a whole number; got {answer!r}"
+    return None
+
+
 def check_answer(spec: Spec, qid: str, answer: Any) -> list[str]:
     """Run one answer against its public cases; return the feedback lines.
 
@@ -1150,6 +1176,7 @@ def check_answer(spec: Spec, qid: str, answer: Any) -> list[str]:
     if isinstance(spec, Compute):
         try:
             why = compare(_normalise(spec.template), _normalise(answer), values=False)
+            why = why or _number_form(spec.template, answer)
         except (TypeError, ValueError) as exc:
             why = str(exc)
         if why:

@@ -72,6 +72,22 @@ class Trajectory:
         """Number of steps actually taken, ``K``."""
         return self.points.shape[0] - 1
 
+    def __repr__(self) -> str:
+        """One line: the rule, the landscape, the steps and where the path ends.
+
+        >>> from mbgd.landscapes import robot_arm
+        >>> from mbgd.steps import gd
+        >>> run(gd(0.1), robot_arm(), (1.0, 1.0), steps=200)
+        <Trajectory: GD (lr=0.1) on 'robot arm', 200 steps, ends at [7.0, -8.0] \
+with f = -31>
+        """
+        end = [round(v, 4) for v in self.points[-1].tolist()]
+        text = (f"<Trajectory: {self.rule} on {self.landscape!r}, {self.steps} "
+                f"steps, ends at {end} with f = {self.values[-1].item():.6g}")
+        if self.diverged_at is not None:
+            text += f", diverged at step {self.diverged_at}"
+        return text + ">"
+
     def distance_to(self, point: Tensor | Sequence[float]) -> Tensor:
         """Euclidean distance of every iterate to ``point``, shape ``(K + 1,)``.
 

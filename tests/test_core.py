@@ -115,3 +115,16 @@ def test_progress_switch(monkeypatch):
     assert progress_enabled(None) is True
     with pytest.raises(TypeError, match="progress must be True, False or None"):
         progress_enabled("yes")
+
+
+def test_the_package_lists_every_submodule_and_loads_them_on_use():
+    import pkgutil
+
+    import mbgd
+
+    public = {m.name for m in pkgutil.iter_modules(mbgd.__path__)
+              if not m.name.startswith("_")}
+    assert set(mbgd.SUBMODULES) == public
+    assert mbgd.landscapes.robot_arm().name == "robot arm"
+    with pytest.raises(AttributeError, match="has no attribute 'nonsense'"):
+        mbgd.nonsense  # noqa: B018

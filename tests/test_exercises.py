@@ -267,6 +267,9 @@ def test_release_never_overwrites_its_input(tmp_path):
      "solutions must be a list of paths; got '"),
     (lambda t: ([], t / "ex"), ValueError, "solutions must be a non-empty list"),
     (lambda t: ([t / "s.ipynb"], None), TypeError, "out_dir must be a path; got None"),
+    (lambda t: ([t / "s.ipynb", t / "released.ipynb"], t / "ex"), NotebookError,
+     "solution .*released.ipynb: must hold BEGIN SOLUTION regions; got a notebook "
+     "without any .a student's notebook, already released.."),
 ])
 def test_release_rejects_bad_input_before_writing(tmp_path, make, error, message):
     good = json.dumps(solution(code("# mbgd: answer q1\n### BEGIN SOLUTION\n"
@@ -275,6 +278,8 @@ def test_release_rejects_bad_input_before_writing(tmp_path, make, error, message
     (tmp_path / "d").mkdir()
     (tmp_path / "d" / "s.ipynb").write_text(good)
     (tmp_path / "notes.txt").write_text("hello")
+    (tmp_path / "released.ipynb").write_text(json.dumps(solution(code(
+        '# mbgd: answer q1\nraise NotImplementedError("q1")', {"mbgd": GOOD}))))
     before = sorted(tmp_path.rglob("*"))
     with pytest.raises(error, match=message):
         release(*make(tmp_path))
@@ -441,6 +446,11 @@ def test_check_reports_dtype_shape_and_the_failing_input(capsys):
     ("q2", (1.0, 2.0, object()), "answer must be a number"),
     ("q6", (8000, 1537), "q6: answer_q6 has the expected form; its value is checked "
      "only when grading."),
+    ("q6", (8000.0, torch.tensor(1537)), "q6: answer_q6 has the expected form"),
+    ("q6", (8000, 1537.4), "q6: answer_q6 does not have the expected form (0, 0): "
+     "entry[1] must be a whole number; got 1537.4"),
+    ("q2", (0.002, 0.001998, float("nan")), "q2: answer_q2 does not have the "
+     "expected form (0., 0., 0.): entry[2] must be a finite number; got nan"),
     ("q8", "anything", "q8 is read by the instructor: there is no automatic check."),
     # a function with the wrong arguments is named before any case runs
     ("q1", lambda p: p, "q1: gd_step must take 2 arguments, as in gd_step(p, lr); "
