@@ -4,6 +4,27 @@ sphinx-thebe and sphinx-togglebutton register their inline scripts twice under
 jupyter-book 1.0.4 (their setup runs twice), and the second
 ``const THEBE_JS_URL = ...`` is a JavaScript error on every page. This keeps the
 first copy of each identical script.
+
+Both themes also wire the sidebar toggles with ``document.querySelector``, which
+finds the first ``.primary-toggle`` (and ``.secondary-toggle``): a button in the
+header that sphinx-book-theme hides. The visible buttons in the article header
+then do nothing (on a phone the table of contents cannot be opened). A short
+script forwards their clicks to the wired button.
+"""
+
+FORWARD_TOGGLES = """
+document.addEventListener("DOMContentLoaded", () => {
+  for (const kind of ["primary", "secondary"]) {
+    const [wired, ...others] = document.querySelectorAll(`.${kind}-toggle`);
+    for (const button of others) {
+      button.addEventListener("click", (event) => {
+        event.preventDefault();
+        event.stopPropagation();
+        wired.click();
+      });
+    }
+  }
+});
 """
 
 
@@ -22,4 +43,5 @@ def _dedupe_scripts(app, pagename, templatename, context, doctree):
 
 def setup(app):
     app.connect("html-page-context", _dedupe_scripts, priority=900)
+    app.add_js_file(None, body=FORWARD_TOGGLES)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

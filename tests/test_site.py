@@ -161,3 +161,19 @@ def test_chapter_in_a_real_browser(server, browser, chapter):
         phone.close()
     page.close()
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("kind, dialog", [
+    ("primary", "#pst-primary-sidebar-modal"),
+    ("secondary", "#pst-secondary-sidebar-modal")])
+def test_the_visible_toggles_open_the_sidebars_on_a_phone(server, browser, kind,
+                                                         dialog):
+    page, problems = open_offline(
+        browser, f"{server}/chapters/principles/01_gradient_descent.html", width=390)
+    assert not page.locator(dialog).evaluate("d => d.open")
+    page.locator(f".{kind}-toggle:visible").first.click()
+    page.wait_for_function(f"document.querySelector('{dialog}').open")
+    assert page.locator(f"{dialog} a").count() > 3  # the links it shows
+    page.close()
+    assert not problems, "\n".join(problems)
+
