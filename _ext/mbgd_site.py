@@ -10,7 +10,12 @@ finds the first ``.primary-toggle`` (and ``.secondary-toggle``): a button in the
 header that sphinx-book-theme hides. The visible buttons in the article header
 then do nothing (on a phone the table of contents cannot be opened). A short
 script forwards their clicks to the wired button.
+
+``static/mbgd.css`` wraps long printed output and lets long inline formulas
+scroll on narrow screens.
 """
+
+from pathlib import Path
 
 FORWARD_TOGGLES = """
 document.addEventListener("DOMContentLoaded", () => {
@@ -41,7 +46,13 @@ def _dedupe_scripts(app, pagename, templatename, context, doctree):
 
 
 
+def _add_static(app):
+    app.config.html_static_path.append(str(Path(__file__).parent / "static"))
+
+
 def setup(app):
     app.connect("html-page-context", _dedupe_scripts, priority=900)
     app.add_js_file(None, body=FORWARD_TOGGLES)
+    app.connect("builder-inited", _add_static)
+    app.add_css_file("mbgd.css")
     return {"parallel_read_safe": True, "parallel_write_safe": True}
