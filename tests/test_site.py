@@ -140,7 +140,8 @@ def test_chapter_in_a_real_browser(server, browser, chapter):
     assert not leftover, f"raw LaTeX left on the page: {leftover[:3]}"
     hidden = page.evaluate("""() => Array.from(
         document.querySelectorAll('div.cell_output pre')).filter(
-          e => e.scrollWidth > e.clientWidth + 1).map(e => e.textContent.slice(0, 60))""")
+          e => e.scrollWidth > e.clientWidth + 1).map(
+          e => e.textContent.slice(0, 60))""")
     assert not hidden, f"printed output cut at the right edge: {hidden[:3]}"
     for standin in page.locator(".mbgd-standin").all():
         img = standin.locator("img")
