@@ -39,6 +39,8 @@ Book: the optimizer chapters (``chapters/principles``, ``chapters/adaptive``).
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -65,6 +67,7 @@ __all__ = [
     "adadelta_update_",
     "adam_init",
     "adam_update_",
+    "prepare_update",
 ]
 
 State = dict[str, Tensor]
@@ -1159,3 +1162,44 @@ class AdamW(Adam):
         super().__setstate__(state)
         for group in self.param_groups:
             group["decoupled_weight_decay"] = True
+
+
+def prepare_update(update: Callable[..., None],
+                   options: dict[str, Any]) -> Callable[..., None]:
+    """``update`` with its options checked and bound once, for loops that call it
+    many times on a state from the matching ``*_init``.
+
+    ``update`` is one of the ``*_update_`` functions; ``options`` are checked as
+    the optimizer class checks them and completed with the function's defaults.
+    The result ``fn(param, grad, state)`` runs the same single-tensor step as
+    ``update`` without checking again; a keyword given at call time (a changing
+    ``lr``, say) replaces the bound one unchecked.
+
+    >>> fn = prepare_update(sgd_update_, {"lr": 0.1, "momentum": 0.9})
+    >>> x, state = torch.tensor([1.0]), {}
+    >>> fn(x, torch.tensor([2.0]), state)
+    >>> x, state["momentum_buffer"]
+    (tensor([0.8000]), tensor([2.]))
+    """
+    cls = _PREPARABLE.get(update)
+    if cls is None:
+        names = ", ".join(f.__name__ for f in _PREPARABLE)
+        raise ValueError(f"update must be one of {names}; got {update!r}")
+    check_type("options", options, dict, "a dict of hyperparameters")
+    unknown = sorted(set(options) - set(cls._hyper))
+    if unknown:
+        raise TypeError(f"options must be among {list(cls._hyper)!r} for "
+                        f"{update.__name__}; got {unknown!r}")
+    defaults = {k: p.default for k, p in inspect.signature(update).parameters.items()
+                if p.kind is p.KEYWORD_ONLY and p.default is not p.empty}
+    full = cls.check_options({**defaults, **options})
+    missing = [k for k in cls._hyper if k not in full]
+    if missing:
+        raise TypeError(f"options must give {missing[0]} for {update.__name__}; "
+                        "got none")
+    return functools.partial(cls._single, **full)
+
+
+_PREPARABLE = {sgd_update_: SGD, adagrad_update_: Adagrad, rmsprop_update_: RMSprop,
+               adadelta_update_: Adadelta, adam_update_: Adam}
+

@@ -117,13 +117,13 @@ def _options(optimizer: str, options: dict) -> dict:
     return cls.check_options(dict(options))
 
 
-def _fresh(optimizer: str, x: Tensor, options: dict) -> tuple[Callable, State, dict]:
-    """The update, a fresh state for ``x`` and the options the update takes."""
+def _fresh(optimizer: str, x: Tensor, options: dict) -> tuple[Callable, State]:
+    """``update(x, grad, state)`` with the options bound (checked once, see
+    :func:`mbgd.optim.prepare_update`) and a fresh state for ``x``."""
     _, update, init = UPDATES[optimizer]
-    state = init(x, options)
     step_options = {k: v for k, v in options.items()
                     if k != "initial_accumulator_value"}
-    return update, state, step_options
+    return optim.prepare_update(update, step_options), init(x, options)
 
 
 # --- replays: a fixed gradient sequence, or the parabola ---------------------------
@@ -234,11 +234,11 @@ def _record(optimizer: str, options: dict, x: Tensor, steps: int,
             grad: Callable[[Tensor, int], Tensor]) -> Replay:
     """Run ``steps`` updates from ``x`` (changed in place), with the gradient
     ``grad(x, t)`` at step ``t = 0, 1, ...``, recording points and states."""
-    update, state, step_options = _fresh(optimizer, x, options)
+    update, state = _fresh(optimizer, x, options)
     points, grads, states = [x.clone()], [], []
     for t in range(steps):
         g = grad(x, t)
-        update(x, g, state, **step_options)
+        update(x, g, state)
         points.append(x.clone())
         grads.append(g)
         states.append({k: v.clone() for k, v in state.items()
@@ -331,7 +331,7 @@ def simulate_sparse(optimizer: str = "adagrad", lr: float = 0.3, *, p: float = 0
     xi = noise * torch.randn(steps, runs, generator=gen, dtype=DTYPE)
     x, xi = x.to(device), xi.to(device)
     w = torch.zeros(runs, 2, dtype=DTYPE, device=device)
-    update, state, options = _fresh(optimizer, w, {"lr": lr})
+    update, state = _fresh(optimizer, w, {"lr": lr})
     mean = torch.empty(steps + 1, 2, dtype=DTYPE, device=device)
     sq = torch.empty_like(mean)
     mean[0], sq[0] = -1.0, 1.0  # w_0 - w* with w* = (1, 1)
@@ -340,7 +340,7 @@ def simulate_sparse(optimizer: str = "adagrad", lr: float = 0.3, *, p: float = 0
         residual = ((w - 1.0) * x[k]).sum(-1) - xi[k]  # x.w - y, shape (runs,)
         g = residual[:, None] * x[k]
         total += g * g
-        update(w, g, state, **options)
+        update(w, g, state)
         mean[k + 1] = (w - 1.0).mean(0)
         sq[k + 1] = ((w - 1.0) ** 2).mean(0)
     return SparseRun(optimizer, lr, p, noise, mean.cpu(), sq.cpu(), total.cpu(),
@@ -530,10 +530,10 @@ def simulate_reddi(C: float = 3.0, steps: int = 3000, lr: float = 0.5,
     options = _options("adam", {"betas": (0.0, beta2), "eps": eps,
                                 "amsgrad": amsgrad})
     x = torch.tensor([x0], dtype=DTYPE)
-    update, state, options = _fresh("adam", x, options)
+    update, state = _fresh("adam", x, {**options, "lr": lr})
     points = [x0]
     for t in range(1, steps + 1):
-        update(x, g[t - 1:t], state, lr=lr / math.sqrt(t), **options)
+        update(x, g[t - 1:t], state, lr=lr / math.sqrt(t))
         x.clamp_(-1.0, 1.0)
         points.append(x.item())
     pts = torch.tensor(points, dtype=DTYPE)
@@ -727,12 +727,12 @@ def sweep_lrs(problem: LeastSquares, optimizer: str = "adam",
     idx = idx.to(problem.X.device)
     W = torch.zeros(len(rates), d, dtype=DTYPE, device=problem.X.device)
     # one functional update per rate: the code path of the optimizer classes
-    runs = [_fresh(optimizer, w, options) for w in W]
+    runs = [_fresh(optimizer, w, {**options, "lr": lr}) for w, lr in zip(W, rates)]
     for k in range(steps):
         Xb, yb = problem.X[idx[k]], problem.y[idx[k]]
         G = (Xb @ W.T - yb[:, None]).T @ Xb / batch_size  # (m, d)
-        for w, g, lr, (update, state, opts) in zip(W, G, rates, runs):
-            update(w, g, state, lr=lr, **opts)
+        for w, g, (update, state) in zip(W, G, runs):
+            update(w, g, state)
     final = problem.loss(W)
     start = problem.loss(torch.zeros(d, dtype=DTYPE, device=problem.X.device))
     excess = (final - problem.loss_ls) / (start - problem.loss_ls)

@@ -498,7 +498,8 @@ class OptimRule(StepRule):
 
     The optimizer class and the 2-D picture share one implementation of the
     update: :meth:`step` copies the point and the state and calls ``update``
-    (e.g. :func:`mbgd.optim.adam_update_`) on the copies. The state is a
+    (the factories pass :func:`mbgd.optim.prepare_update` of, e.g.,
+    :func:`mbgd.optim.adam_update_`, checked once) on the copies. The state is a
     ``NamedTuple`` whose fields are torch's state keys; its ``step`` count is
     logged by :func:`mbgd.trajectory.run`.
 
@@ -557,7 +558,8 @@ def adagrad(lr: float, eps: float = 1e-10) -> OptimRule:
     [2.0, 0.0]
     """
     options = _optim.Adagrad.check_options({"lr": lr, "eps": eps})
-    return OptimRule(f"Adagrad (lr={options['lr']:g})", _optim.adagrad_update_,
+    return OptimRule(f"Adagrad (lr={options['lr']:g})",
+                     _optim.prepare_update(_optim.adagrad_update_, options),
                      _optim.adagrad_init, AdagradState, options)
 
 
@@ -580,7 +582,8 @@ def rmsprop(lr: float, alpha: float = 0.99, eps: float = 1e-8) -> OptimRule:
     options = _optim.RMSprop.check_options({"lr": lr, "alpha": alpha, "eps": eps})
     return OptimRule(
         f"RMSprop (lr={options['lr']:g}, alpha={options['alpha']:g})",
-        _optim.rmsprop_update_, _optim.rmsprop_init, RMSpropState, options,
+        _optim.prepare_update(_optim.rmsprop_update_, options), _optim.rmsprop_init,
+        RMSpropState, options,
     )
 
 
@@ -601,7 +604,8 @@ def adadelta(rho: float = 0.9, eps: float = 1e-6, lr: float = 1.0) -> OptimRule:
     options = _optim.Adadelta.check_options({"lr": lr, "rho": rho, "eps": eps})
     return OptimRule(
         f"Adadelta (rho={options['rho']:g}, eps={options['eps']:g})",
-        _optim.adadelta_update_, _optim.adadelta_init, AdadeltaState, options,
+        _optim.prepare_update(_optim.adadelta_update_, options),
+        _optim.adadelta_init, AdadeltaState, options,
     )
 
 
@@ -620,7 +624,8 @@ def adam(lr: float, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8
     )
     name = "AMSGrad" if options["amsgrad"] else "Adam"
     return OptimRule(
-        f"{name} (lr={options['lr']:g})", _optim.adam_update_,
+        f"{name} (lr={options['lr']:g})",
+        _optim.prepare_update(_optim.adam_update_, options),
         lambda x: _optim.adam_init(x, amsgrad=options["amsgrad"]),
         AMSGradState if options["amsgrad"] else AdamState, options,
     )

@@ -190,11 +190,12 @@ def train(model: nn.Module, loss_fn: Callable[..., Tensor],
 
     model.to(device)
     model.train()
-    opt = optimizer if isinstance(optimizer, torch.optim.Optimizer) \
-        else optimizer(model.parameters())
-    check_type("optimizer", opt, torch.optim.Optimizer,
-               "a torch.optim.Optimizer (or a factory returning one)")
-    _check_optimizer(opt, model)
+    opt = optimizer
+    if not isinstance(optimizer, torch.optim.Optimizer):  # a factory
+        opt = optimizer(model.parameters())
+        check_type("optimizer", opt, torch.optim.Optimizer,
+                   "a torch.optim.Optimizer (or a factory returning one)")
+        _check_optimizer(opt, model)
 
     # Micro-batch sizes are the same every epoch: precompute each step's weights.
     sizes = batches.batch_sizes

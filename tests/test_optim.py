@@ -394,3 +394,38 @@ def test_integer_params_and_sparse_gradients_are_rejected():
     opt = optim.SGD(emb.parameters(), lr=0.1)
     with pytest.raises(RuntimeError, match="SGD does not support sparse gradients"):
         opt.step()
+
+
+@pytest.mark.parametrize("update, init, options", [
+    (optim.sgd_update_, lambda x: {}, {"lr": 0.1, "momentum": 0.9, "nesterov": True}),
+    (optim.adagrad_update_, optim.adagrad_init, {"lr": 0.1, "lr_decay": 0.01}),
+    (optim.rmsprop_update_, lambda x: optim.rmsprop_init(x, centered=True),
+     {"lr": 0.01, "centered": True}),
+    (optim.adadelta_update_, optim.adadelta_init, {"rho": 0.5}),
+    (optim.adam_update_, lambda x: optim.adam_init(x, amsgrad=True),
+     {"lr": 0.1, "amsgrad": True, "weight_decay": 0.1}),
+])
+def test_a_prepared_update_takes_the_same_steps(update, init, options):
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(3, generator=gen, dtype=torch.float64)
+    y, a, b = x.clone(), init(x), init(x)
+    fn = optim.prepare_update(update, options)
+    for _ in range(STEPS):
+        g = torch.randn(3, generator=gen, dtype=torch.float64)
+        update(x, g, a, **options)
+        fn(y, g, b)
+        assert torch.equal(x, y)
+        assert {k: v.tolist() for k, v in a.items()} == \
+            {k: v.tolist() for k, v in b.items()}
+
+
+@pytest.mark.parametrize("update, options, error, message", [
+    (print, {}, ValueError, "update must be one of sgd_update_, adagrad_update_"),
+    (optim.sgd_update_, {}, TypeError, "options must give lr for sgd_update_"),
+    (optim.adam_update_, {"momentum": 0.9}, TypeError,
+     "options must be among ['lr', 'betas'"),
+    (optim.adam_update_, {"lr": -1.0}, ValueError, "lr must be"),
+])
+def test_prepare_update_checks_its_options_once(update, options, error, message):
+    with pytest.raises(error, match=re.escape(message)):
+        optim.prepare_update(update, options)
